@@ -31,15 +31,10 @@ function ruleValid(rule: MachineDrainRuleRecord): boolean {
 
 /**
  * The rules applying to the Machine, in the order Cluster API tries them (by name); undefined when a drain errors.
- * `namespaceRules`: the rules of the Machine's namespace, when not the model's (a rule write under review).
+ * Its namespace's rules and its Cluster's labels as `change` leaves them (a write under review), else the model's.
  */
-export function rulesForMachine(
-  snapshot: ClusterSnapshot,
-  machine: MachineRecord,
-  namespaceRules: readonly MachineDrainRuleRecord[] = snapshot.machineDrainRulesIn(machine.namespace),
-  change: DrainInputsChange = {},
-): readonly MachineDrainRuleRecord[] | undefined {
-  const rules = namespaceRules;
+export function rulesForMachine(snapshot: ClusterSnapshot, machine: MachineRecord, change: DrainInputsChange = {}): readonly MachineDrainRuleRecord[] | undefined {
+  const rules = change.rules !== undefined && change.rules.namespace === machine.namespace ? change.rules.rules : snapshot.machineDrainRulesIn(machine.namespace);
   if (rules.length === 0) return rules;
   if (!rules.every(ruleValid)) return undefined;
   const relabelled = change.cluster;
@@ -119,8 +114,7 @@ export function instanceManagerDrainSkip(snapshot: ClusterSnapshot, machine: Mac
     .map((pod) => (relabelled !== undefined && pod.namespace === relabelled.namespace && pod.name === relabelled.name ? { ...pod, labels: relabelled.labels } : pod))
     .filter((pod) => isInstanceManager(pod, longhornNamespace));
   const labelled = pods.some((pod) => pod.labels[POD_DRAIN_LABEL] !== undefined);
-  const namespaceRules = change.rules !== undefined && change.rules.namespace === machine.namespace ? change.rules.rules : snapshot.machineDrainRulesIn(machine.namespace);
-  const rules = rulesForMachine(snapshot, machine, namespaceRules, change);
+  const rules = rulesForMachine(snapshot, machine, change);
   if (rules === undefined || (rules.length === 0 && !labelled)) return undefined;
   if (pods.length === 0) {
     // Every instance-manager pod carries these (longhorn-manager's GetInstanceManagerLabels), its type and, since
