@@ -142,7 +142,7 @@ export function cordonReview(node: string): string {
   });
 }
 
-function evictionReview(pod: { namespace: string; name: string }): string {
+export function evictionReview(pod: { namespace: string; name: string }): string {
   return review({
     kind: { group: 'policy', version: 'v1', kind: 'Eviction' },
     resource: { group: '', version: 'v1', resource: 'pods' },

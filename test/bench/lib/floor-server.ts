@@ -24,7 +24,7 @@ export interface FloorServer {
   close(): Promise<void>;
 }
 
-type Handler = Parameters<typeof createServer>[1];
+export type Handler = Parameters<typeof createServer>[1];
 
 /** The parse-nothing server: the body read whole and dropped, one constant answer. */
 const parseNothing: Handler = (request, response) => {
@@ -35,32 +35,60 @@ const parseNothing: Handler = (request, response) => {
   });
 };
 
-/** The minimal correct webhook: parse the review, check request.uid, answer {uid, allowed: true}; 400 otherwise. */
-const minimalCorrect: Handler = (request, response) => {
-  const chunks: Buffer[] = [];
-  request.on('data', (chunk: Buffer) => chunks.push(chunk));
-  request.on('end', () => {
-    let uid: unknown;
-    try {
-      const review = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { request?: { uid?: unknown } } | null;
-      uid = review?.request?.uid;
-    } catch {
-      uid = undefined;
-    }
-    if (typeof uid !== 'string' || uid === '') {
-      response.writeHead(400, { 'content-type': 'text/plain; charset=utf-8' });
-      response.end('not an AdmissionReview with request.uid\n');
-      return;
-    }
-    const answer = Buffer.from(JSON.stringify({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', response: { uid, allowed: true } }));
-    response.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'content-length': answer.length });
-    response.end(answer);
-  });
-};
+/** Time the answer's write took (`response.end`), summed over the answers written: floor-spin.ts reads it. */
+export interface WriteTiming {
+  microseconds: number;
+  answers: number;
+}
+
+/**
+ * The minimal correct webhook: parse the review, check request.uid, answer {uid, allowed: true}; 400 otherwise.
+ * `spinMicroseconds` busy-waits that long before answering (a webhook doing that much work per request, for
+ * floor-spin.ts); `timing` sums the time spent writing each answer.
+ */
+export function minimalCorrectHandler(spinMicroseconds = 0, timing?: WriteTiming): Handler {
+  const spinMilliseconds = spinMicroseconds / 1000;
+  return (request, response) => {
+    const chunks: Buffer[] = [];
+    request.on('data', (chunk: Buffer) => chunks.push(chunk));
+    request.on('end', () => {
+      let uid: unknown;
+      try {
+        const review = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { request?: { uid?: unknown } } | null;
+        uid = review?.request?.uid;
+      } catch {
+        uid = undefined;
+      }
+      if (typeof uid !== 'string' || uid === '') {
+        response.writeHead(400, { 'content-type': 'text/plain; charset=utf-8' });
+        response.end('not an AdmissionReview with request.uid\n');
+        return;
+      }
+      if (spinMilliseconds > 0) {
+        const until = performance.now() + spinMilliseconds;
+        while (performance.now() < until);
+      }
+      const answer = Buffer.from(JSON.stringify({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', response: { uid, allowed: true } }));
+      response.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'content-length': answer.length });
+      if (timing === undefined) {
+        response.end(answer);
+        return;
+      }
+      const started = performance.now();
+      response.end(answer);
+      timing.microseconds += (performance.now() - started) * 1000;
+      timing.answers++;
+    });
+  };
+}
 
 export type FloorKind = 'minimal-correct' | 'parse-nothing';
 
-export async function startFloorServer(tls: { certPem: string; keyPem: string }, kind: FloorKind = 'minimal-correct', host = '127.0.0.1'): Promise<FloorServer> {
+export async function startFloorServer(
+  tls: { certPem: string; keyPem: string },
+  kind: FloorKind | Handler = 'minimal-correct',
+  host = '127.0.0.1',
+): Promise<FloorServer> {
   const server = createServer(
     {
       cert: tls.certPem,
@@ -72,7 +100,7 @@ export async function startFloorServer(tls: { certPem: string; keyPem: string },
       headersTimeout: HEADERS_TIMEOUT_MS,
       connectionsCheckingInterval: 2_000,
     },
-    kind === 'minimal-correct' ? minimalCorrect : parseNothing,
+    kind === 'minimal-correct' ? minimalCorrectHandler() : kind === 'parse-nothing' ? parseNothing : kind,
   );
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
