@@ -11,7 +11,7 @@ import {
   copyNodes,
   countCopies,
   isHealthyReplica,
-  isVolumeBeingDeleted,
+  nothingToLoseOnNodes,
   singleCopyNodes,
   soleCopyNode,
   type NodeIsUp,
@@ -107,7 +107,7 @@ export function lastHealthyReplicaOn(
   node: string,
   nodeIsUp: NodeIsUp = (nodeName, diskID) => snapshot.nodeIsUp(nodeName, diskID),
 ): LonghornReplicaRecord | undefined {
-  if (isVolumeBeingDeleted(volume)) return undefined;
+  if (nothingToLoseOnNodes(volume)) return undefined;
   const replicas = snapshot.replicasOfVolume(volume.name);
   if (soleCopyNode(replicas, nodeIsUp) !== node) return undefined;
   return replicas.find((replica) => replica.nodeID === node && isHealthyReplica(replica) && nodeIsUp(node, replica.diskID));
@@ -170,7 +170,7 @@ function copiesHeldOff(snapshot: ClusterSnapshot, volume: LonghornVolumeRecord, 
  * still salvage). Undefined otherwise, or while the volume is being deleted.
  */
 function strandedOn(snapshot: ClusterSnapshot, volume: LonghornVolumeRecord, node: string, nodeIsUp: NodeIsUp): readonly LonghornReplicaRecord[] | undefined {
-  if (isVolumeBeingDeleted(volume)) return undefined;
+  if (nothingToLoseOnNodes(volume)) return undefined;
   const replicas = snapshot.replicasOfVolume(volume.name);
   if (countCopies(replicas, nodeIsUp, 1) > 0) return undefined;
   const nodes = singleCopyNodes(replicas, nodeIsUp, (nodeName, diskID) => snapshot.replicaData(nodeName, diskID));

@@ -230,6 +230,17 @@ export function isVolumeBeingDeleted(volume: LonghornVolumeRecord): boolean {
 }
 
 /**
+ * Whether losing the volume's replicas loses no data, so that no check on a node's copies (single-replica,
+ * volume-health, last-replica-on-node) reports it: the volume is being deleted (isVolumeBeingDeleted), or Longhorn is
+ * restoring it from a backup, a DR volume on standby included (LonghornVolumeRecord.restoring): nothing but the
+ * restore wrote to it, and Longhorn restores it again from the backup (it even leaves such a volume out of
+ * auto-salvage: volume_controller.go ReconcileVolumeState). Reported again once the restore completes.
+ */
+export function nothingToLoseOnNodes(volume: LonghornVolumeRecord): boolean {
+  return isVolumeBeingDeleted(volume) || volume.restoring === true;
+}
+
+/**
  * Whether Harvester's upgrade validators count the volume as active, by its state alone (checkActiveSingleReplicaVols,
  * and the upgrade toolkit's UpgradePlan validator): `creating`, `attached` or `attaching`. Every other state,
  * `detaching` included, is what their skipSingleReplicaDetachedVol skips.
@@ -260,9 +271,9 @@ export const EVERY_NODE_UP = (): boolean => true;
  * single replica"): one healthy replica, several on one node, or the others on nodes that are down. A stopped
  * replica of a detached volume keeps its healthyAt and so counts as healthy.
  *
- * Not reported: a volume being deleted, and a volume with several replicas none of which has ever been
- * healthy (no replica has healthyAt set): it is being created, or was created and never attached, so it
- * holds no data yet. A volume of numberOfReplicas 1 in that state is a member, tagged NO_DATA_TAG: Harvester's
+ * Not reported: a volume being deleted or restored from a backup (nothingToLoseOnNodes), and a volume with several
+ * replicas none of which has ever been healthy (no replica has healthyAt set): it is being created, or was created
+ * and never attached, so it holds no data yet. A volume of numberOfReplicas 1 in that state is a member, tagged NO_DATA_TAG: Harvester's
  * upgrade check counts it, the other upgrades skip it. A volume whose replicas all failed after holding data is
  * reported (its robustness is faulted, which volume-health reports too).
  */
@@ -271,7 +282,7 @@ export function isSingleReplicaVolume(
   replicas: readonly LonghornReplicaRecord[],
   nodeIsUp: NodeIsUp = EVERY_NODE_UP,
 ): boolean {
-  if (isVolumeBeingDeleted(volume)) return false;
+  if (nothingToLoseOnNodes(volume)) return false;
   if (volume.numberOfReplicas === 1) return true;
   const copies = countCopies(replicas, nodeIsUp, 2);
   if (copies === 1) return true;
@@ -367,7 +378,7 @@ function visitVolumeHealthProblems(
   context: VolumeContext,
   visit: ProblemVisitor,
 ): void {
-  if (isVolumeBeingDeleted(volume)) return;
+  if (nothingToLoseOnNodes(volume)) return;
   // Degraded for want of nodes only (a 2-node cluster): laid out like a healthy volume of fewer replicas.
   if (volume.robustness === 'degraded' && !isShortOfNodesOnly(volume, context) && !visit('degraded', undefined)) return;
   if (volume.robustness === 'faulted' && !visit('faulted', undefined)) return;
@@ -585,7 +596,7 @@ export function healthyCopyNodes(replicas: readonly LonghornReplicaRecord[], nod
 
 /** The node holding the volume's only copy (copyNodes), as a one-node list; none with two copies or more. */
 function onlyCopyNode(volume: LonghornVolumeRecord, context: VolumeContext): readonly string[] {
-  if (isVolumeBeingDeleted(volume)) return NO_NODES;
+  if (nothingToLoseOnNodes(volume)) return NO_NODES;
   let only = '';
   for (const replica of context.replicas) {
     if (!isHealthyReplica(replica) || replica.nodeID === '' || replica.nodeID === only) continue;

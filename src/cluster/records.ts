@@ -67,6 +67,14 @@ export interface LonghornVolumeRecord {
    * scheduler places only on `block` disks (a v1 volume's only on `filesystem` disks). Omitted for v1.
    */
   readonly dataEngine?: 'v2';
+  /**
+   * `status.restoreRequired` or `status.isStandby`: Longhorn is restoring the volume from a backup (created from one,
+   * restore not completed yet) or keeps it as a disaster-recovery volume on standby (following its backup volume until
+   * activated). Until it clears both, longhorn-manager attaches it to no workload and reports it not ready for one
+   * (AttachVolume: "volume is pending restoring"; types.IsVolumeReady: "restore is required"): nothing but the restore
+   * wrote to it, so its replicas hold nothing the backup does not. Omitted otherwise.
+   */
+  readonly restoring?: true;
   /** Only `volume-guard.io/` annotations (its delete approval, for the audit); absent when it carries none. */
   readonly annotations?: Labels;
 }

@@ -42,6 +42,7 @@ import {
 import {
   EMPTY_STRING_MAP,
   arrayAt,
+  booleanAt,
   isObject,
   numberAt,
   objectAt,
@@ -874,6 +875,7 @@ export function transformLonghornVolume(raw: unknown): LonghornVolumeRecord | un
     ...optionalTags('diskSelector', spec),
     ...softAntiAffinityOf(spec),
     ...((stringAt(spec, 'dataEngine') || stringAt(spec, 'backendStoreDriver')) === 'v2' ? { dataEngine: 'v2' as const } : {}),
+    ...(booleanAt(status, 'restoreRequired') || booleanAt(status, 'isStandby') ? { restoring: true as const } : {}),
     ...optionalAnnotations(metadata),
   };
 }
