@@ -94,6 +94,7 @@ export function randomRecord(kind: ResourceKind, random: Random, now: number): A
       if (chance(random, 0.2)) fields.nodeSelector = some(random, TAGS, 0.5);
       if (chance(random, 0.2)) fields.diskSelector = some(random, TAGS, 0.5);
       if (chance(random, 0.2)) fields.replicaSoftAntiAffinity = pick(random, ['enabled', 'disabled'] as const);
+      if (chance(random, 0.1)) fields.restoring = true;
       return volume(fields);
     }
     case 'longhornReplica': {
