@@ -197,6 +197,24 @@ describe('copies are counted per node that is up', () => {
     expect(allowed.stderr).not.toContain('denied');
   });
 
+  it('a DR volume on standby (restoring from its backup) ties no node; once activated, its single copy is refused', async () => {
+    await createLonghornVolume({ name: 'cp-dr', numberOfReplicas: 1, replicas: [{ node: 'cp-n1' }] });
+    await patchStatus('volumes.longhorn.io', 'cp-dr', { restoreRequired: true, isStandby: true }, LONGHORN_NS);
+    const upgrade = await upgradeOnce('cp-upgrade-dr', false);
+    expect(upgrade.code).toBe(0);
+    await must(kubectl(['delete', 'upgrades.harvesterhci.io', 'cp-upgrade-dr', '-n', HARVESTER_NS]), 'delete upgrade');
+    const allowed = await cordonOnce('cp-n1', false);
+    expect(allowed.stderr).not.toContain('denied');
+    expect(await unschedulable('cp-n1')).toBe(true);
+    await must(kubectl(['uncordon', 'cp-n1']), 'uncordon');
+    // Activated: Longhorn clears both flags, and the volume now holds the data a workload writes.
+    await patchStatus('volumes.longhorn.io', 'cp-dr', { restoreRequired: false, isStandby: false }, LONGHORN_NS);
+    const denied = await cordonOnce('cp-n1', true);
+    expect(denied.stderr).toContain('[single-replica]');
+    expect(denied.stderr).toContain('longhorn-system/cp-dr');
+    expect(await unschedulable('cp-n1')).toBe(false);
+  });
+
   it('failed replicas of a healthy volume block nothing, even when their disk or Longhorn node is gone', async () => {
     await createLonghornVolume({ name: 'cp-rebuilt', replicas: [{ node: 'cp-n1' }, { node: 'cp-n2' }, { node: 'cp-n3' }] });
     await apply(
