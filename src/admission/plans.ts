@@ -475,7 +475,7 @@ export const PLANS = {
   }),
   'statefulset-scale-up': plan<ScaleUpTarget>()({
     webhook: 'statefulset',
-    requests: 'StatefulSet replicas raised (UPDATE or scale) outside Helm',
+    requests: 'StatefulSet replicas raised or ordinals.start moved (UPDATE or scale) outside Helm',
     scope: 'statefulset',
     checks: [{ check: 'orphan-pvc', collect: (snapshot, target, cap) => collectScaleUpAdoption(snapshot, target, cap) }],
     // The StatefulSet's own annotations are not policed by the override guard: only the PVCs' approvals count.

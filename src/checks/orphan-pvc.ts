@@ -353,6 +353,31 @@ export function sizeAfterHelm(next: ManifestStatefulSet, live: StatefulSetRecord
   };
 }
 
+/** `1 replica`, `3 replicas`. */
+export function replicaCount(replicas: number): string {
+  return `${replicas} ${replicas === 1 ? 'replica' : 'replicas'}`;
+}
+
+/** The ordinals a StatefulSet runs, `start..end`: start..start+replicas-1 (stateful_set_utils.go getStartOrdinal, getEndOrdinal). */
+export function ordinalRange(size: { readonly replicas: number; readonly ordinalsStart: number }): string {
+  return `${size.ordinalsStart}..${size.ordinalsStart + size.replicas - 1}`;
+}
+
+/**
+ * What a write that makes a StatefulSet claim ordinals it did not run does, for a reason: `raising it to 3 replicas`
+ * (or `scaling`) when only the replicas rise, `moving its ordinals to 0..2` when ordinals.start moves (the replicas
+ * alone would not say which ordinals it runs).
+ */
+export function claimingChange(
+  subject: string,
+  after: { readonly replicas: number; readonly ordinalsStart: number },
+  previousStart: number,
+  verb: 'raising' | 'scaling',
+): string {
+  if (after.ordinalsStart !== previousStart) return `moving ${subject === 'it' ? 'its' : `${subject}'s`} ordinals to ${ordinalRange(after)}`;
+  return `${verb} ${subject} to ${replicaCount(after.replicas)}`;
+}
+
 /** The PVCs the manifest StatefulSet will claim that exist now: by name lookup or namespace scan, whichever is smaller. */
 function claimsOfManifestStatefulSet(
   snapshot: ClusterSnapshot,
@@ -642,7 +667,7 @@ function candidatesFor(
           add({
             claim,
             rule: 'statefulset-claim',
-            reason: `kept from an earlier StatefulSet ${statefulSet.name} of this release${unboundNote(claim)}; raising StatefulSet ${statefulSet.name} to ${statefulSet.replicas} replicas re-attaches it (the release's own)`,
+            reason: `kept from an earlier StatefulSet ${statefulSet.name} of this release${unboundNote(claim)}; ${claimingChange(`StatefulSet ${statefulSet.name}`, statefulSet, live.ordinalsStart, 'raising')} re-attaches it (the release's own)`,
             statefulSet: statefulSetObject(statefulSet.namespace, statefulSet.name),
             severity: 'warning',
           });
@@ -651,7 +676,7 @@ function candidatesFor(
         add({
           claim,
           rule: 'statefulset-claim',
-          reason: `left by an earlier StatefulSet ${statefulSet.name}${unboundNote(claim)}; raising it to ${statefulSet.replicas} replicas ${adoptionTakes(claim)}`,
+          reason: `left by an earlier StatefulSet ${statefulSet.name}${unboundNote(claim)}; ${claimingChange('it', statefulSet, live.ordinalsStart, 'raising')} ${adoptionTakes(claim)}`,
           statefulSet: statefulSetObject(statefulSet.namespace, statefulSet.name),
         });
         continue;
@@ -1125,7 +1150,7 @@ export function collectScaleUpAdoption(snapshot: ClusterSnapshot, target: ScaleU
         target.namespace,
         target.name,
         `kept from an earlier StatefulSet ${target.name}, labelled for its Helm release ${release.name}${unboundNote(claim)}; ` +
-          `scaling StatefulSet ${target.name} to ${target.replicas} replicas re-attaches it (that release's own)${sharedWithPod(snapshot, claim)}`,
+          `${claimingChange(`StatefulSet ${target.name}`, after, target.previousStart, 'scaling')} re-attaches it (that release's own)${sharedWithPod(snapshot, claim)}`,
         false,
         'warning',
       );
@@ -1137,7 +1162,7 @@ export function collectScaleUpAdoption(snapshot: ClusterSnapshot, target: ScaleU
       claim,
       target.namespace,
       target.name,
-      `left by an earlier StatefulSet ${target.name}${unboundNote(claim)}; scaling it to ${target.replicas} replicas ${adoptionTakes(claim)}${sharedWithPod(snapshot, claim)}`,
+      `left by an earlier StatefulSet ${target.name}${unboundNote(claim)}; ${claimingChange('it', after, target.previousStart, 'scaling')} ${adoptionTakes(claim)}${sharedWithPod(snapshot, claim)}`,
     );
   }
   return collector.result();

@@ -2,7 +2,8 @@
 // replicas are claimed only when it scales up. Real helm, the real API server and kube-controller-manager: a PVC
 // left by an earlier StatefulSet at ordinal 1, an install at 1 replica passes (it claims ordinal 0 only), and the
 // `helm upgrade` raising the replicas to 2 is refused at the release record, naming that PVC, before Helm scales;
-// `kubectl patch` raising them on the StatefulSet Helm made is refused at the StatefulSet itself.
+// `kubectl patch` raising them on the StatefulSet Helm made is refused at the StatefulSet itself. Moving ordinals.start
+// onto the leftover is refused the same ways, each refusal saying the ordinals move (not a scale-up).
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -54,6 +55,21 @@ describe('a Helm upgrade scaling up onto a PVC left by an earlier StatefulSet', 
     const byHelm = await patch('--field-manager=helm');
     expect(byHelm.stderr).not.toContain('denied');
     expect(byHelm.code).toBe(0);
+  });
+
+  it('an upgrade or a patch moving ordinals.start onto the leftover is refused, saying the ordinals move', async () => {
+    const upgraded = await helm(['upgrade', 'rdb', CHART, '-n', NS, '--set', 'db.replicas=1', '--set', 'db.ordinalsStart=1', '--set', 'db.whenDeleted=Retain']);
+    expect(upgraded.code).not.toBe(0);
+    expect(upgraded.stderr).toContain('admission webhook "helm-release.volume-guard.io" denied the request');
+    expect(upgraded.stderr).toContain(`${NS}/${LEFT}`);
+    expect(upgraded.stderr).toContain('left by an earlier StatefulSet rdb-db; moving its ordinals to 1..1 would re-attach its old data');
+    expect(upgraded.stderr).not.toContain('replicas would');
+    const patched = await kubectl(['patch', 'statefulset', 'rdb-db', '-n', NS, '--type=merge', '-p', '{"spec":{"ordinals":{"start":1}}}', '--dry-run=server']);
+    expect(patched.code).not.toBe(0);
+    expect(patched.stderr).toContain('admission webhook "statefulset.volume-guard.io" denied the request');
+    expect(patched.stderr).toContain(`refused the move of StatefulSet ${NS}/rdb-db to ordinals 1..1`);
+    expect(patched.stderr).toContain(`${NS}/${LEFT}`);
+    expect(patched.stderr).not.toContain('refused the scale-up');
   });
 
   it('an upgrade keeping the replicas passes', async () => {

@@ -17,7 +17,7 @@
 // write that annotation and a field manager of its choosing; documented in the README.) A Scale carries neither the
 // claim templates nor the ordinals: a scale of a StatefulSet the model has not seen yet (`kubectl apply`, then `kubectl
 // scale` before the informer delivered it) is refused for a moment when PVCs named for the added ordinals exist.
-import { claimsNamedForUnseenStatefulSet, type ScaleUpTarget } from '../../checks/orphan-pvc.ts';
+import { claimsNamedForUnseenStatefulSet, ordinalRange, replicaCount, type ScaleUpTarget } from '../../checks/orphan-pvc.ts';
 import { beingDeletedScaled, scaledStatefulSetUid } from './pvc-delete.ts';
 import type { Config } from '../../config.ts';
 import { statefulSetFromObject } from '../../helm/manifest.ts';
@@ -235,7 +235,7 @@ function judgeUnseenScaleUp(request: AdmissionRequest, context: ValidationContex
   if (mode === 'off' || replicas <= previousReplicas) return allowed();
   const { namespace } = request;
   const name = request.name || stringField(request.oldObject, 'metadata', 'name');
-  const action = `scale-up of StatefulSet ${namespace}/${name} to ${replicas} replicas`;
+  const action = `scale-up of StatefulSet ${namespace}/${name} to ${replicaCount(replicas)}`;
   const plan = PLANS['statefulset-scale-up'];
   const stale = staleModelDecision(context, action, [], plan.reads, () => staleOverride(plan.overrides, { overrideHint: '' }));
   if (stale) return stale;
@@ -254,6 +254,16 @@ function judgeUnseenScaleUp(request: AdmissionRequest, context: ValidationContex
   });
 }
 
+/**
+ * The operation a scale-up target stands for, as a refusal names it: a move of ordinals.start (the ordinals it runs
+ * afterwards), else a scale-up (the replicas).
+ */
+function scaleUpAction(target: ScaleUpTarget): string {
+  const statefulSet = `StatefulSet ${target.namespace}/${target.name}`;
+  if (target.ordinalsStart !== target.previousStart) return `move of ${statefulSet} to ordinals ${ordinalRange(target)}`;
+  return `scale-up of ${statefulSet} to ${replicaCount(target.replicas)}`;
+}
+
 /** A scale-up outside Helm onto PVCs an earlier StatefulSet of that name left: judged like its CREATE, by PVC approvals. */
 function judgeScaleUp(request: AdmissionRequest, context: ValidationContext): Decision {
   if (unseenByScale(request, context)) return judgeUnseenScaleUp(request, context);
@@ -261,7 +271,7 @@ function judgeScaleUp(request: AdmissionRequest, context: ValidationContext): De
   if (target === undefined) return allowed();
   const plan = PLANS['statefulset-scale-up'];
   return judgeByPlan(context, plan, {
-    action: `scale-up of StatefulSet ${target.namespace}/${target.name} to ${target.replicas} replicas`,
+    action: scaleUpAction(target),
     target,
     overrides: readOverrides(plan, { 'pvc-reuse': reuseApprovalSource }),
     unlimited: true,
