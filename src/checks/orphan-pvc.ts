@@ -782,18 +782,40 @@ function candidatesFor(
       // creates only what it rendered: one the chart's StatefulSets or documents claim is judged by their rules
       // above, and nothing else in the release takes it over.
       if (target.chartUnseen !== true && mountedByLivePod(snapshot, claim)) continue;
+      const notRun = target.chartUnseen === true ? undefined : claimAtOrdinalNotRun(manifest, claim);
       addCandidate({
         claim,
         rule: 'release-labelled',
-        reason: isUnbound(claim)
-          ? `labelled for release ${release.name} but owned by nothing live${unboundNote(claim)}; this install may take it over`
-          : `labelled for release ${release.name} but owned by nothing live; this install may reuse its old data`,
+        reason:
+          notRun !== undefined
+            ? `labelled for release ${release.name} but owned by nothing live${unboundNote(claim)}; ${notRun}: a later scale-up or ordinals change ${adoptionTakes(claim)}`
+            : isUnbound(claim)
+              ? `labelled for release ${release.name} but owned by nothing live${unboundNote(claim)}; this install may take it over`
+              : `labelled for release ${release.name} but owned by nothing live; this install may reuse its old data`,
       });
     }
   }
   if (target.operation === 'upgrade' && target.retriedInstall !== true) claimsAdoptedByUpgrade(snapshot, target, addCandidate);
   if (target.operation !== 'install') claimsLeftByUpgrade(snapshot, target, addCandidate, addStatefulSet);
   return candidates;
+}
+
+/**
+ * `the claim of StatefulSet db at ordinal 0, which this install does not run (ordinals 1..1)` when the PVC is named
+ * `<template>-<statefulset>-<ordinal>` for a StatefulSet the manifest declares in its namespace, at an ordinal outside
+ * the declared ones (fewer replicas, or ordinals.start past it): the StatefulSet controller creates and mounts only the
+ * claims of the ordinals it runs (stateful_set_utils.go getStartOrdinal, getEndOrdinal), so the install itself does not
+ * take it over; a later scale-up or ordinals change does. Undefined otherwise.
+ */
+function claimAtOrdinalNotRun(manifest: ParsedManifest, claim: PersistentVolumeClaimRecord): string | undefined {
+  for (const statefulSet of manifest.statefulSets) {
+    if (statefulSet.namespace !== claim.namespace) continue;
+    const ref = claimOf(claim.name, statefulSet);
+    if (ref === undefined || ordinalInRange(ref.ordinal, statefulSet)) continue;
+    const runs = statefulSet.replicas === 0 ? '0 replicas' : `ordinals ${ordinalRange(statefulSet)}`;
+    return `the claim of StatefulSet ${statefulSet.name} at ordinal ${ref.ordinal}, which this install does not run (${runs})`;
+  }
+  return undefined;
 }
 
 /**
