@@ -3,7 +3,8 @@
 // and the new one lacks, and the API server defaults the StatefulSet to 1 replica. Under whenScaled: Delete the
 // StatefulSet controller then deletes the PVCs of every pod it scales away. Real helm, the real API server and
 // kube-controller-manager: the release set 2 replicas, so the upgrade dropping them is refused at its release record,
-// naming the PVC of pod 1, before Helm touches the StatefulSet; an upgrade that keeps them passes.
+// naming the PVC of pod 1, before Helm touches the StatefulSet; an upgrade that keeps them passes. One moving
+// ordinals.start past pod 0 is refused too, naming pod 0's PVC and saying the ordinals move.
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { helm, kubectl, paths } from '../harness/cluster.ts';
@@ -56,6 +57,16 @@ describe('a Helm upgrade that stops declaring the replicas the release set (when
     expect(upgraded.stderr).not.toContain('data-rdb-db-0');
     expect((await kubectl(['get', 'statefulset', 'rdb-db', '-n', NS, '-o', 'jsonpath={.spec.replicas}'])).stdout).toBe('2');
     expect((await kubectl(['get', 'pvc', 'data-rdb-db-1', '-n', NS, '-o', 'name'])).code).toBe(0);
+  });
+
+  it('an upgrade moving ordinals.start past pod 0 is refused naming its PVC, saying the ordinals move', async () => {
+    const upgraded = await helm(['upgrade', 'rdb', CHART, '-n', NS, '--set', 'db.replicas=2', '--set', 'db.ordinalsStart=1', ...VALUES]);
+    expect(upgraded.code).not.toBe(0);
+    expect(upgraded.stderr).toContain('[pvc-delete]');
+    expect(upgraded.stderr).toContain(`${NS}/data-rdb-db-0`);
+    expect(upgraded.stderr).toContain("this upgrade moves StatefulSet rdb-db's ordinals to 1..2; pod rdb-db-0 is scaled away");
+    expect(upgraded.stderr).not.toContain('sets StatefulSet rdb-db to 2 replicas');
+    expect((await kubectl(['get', 'statefulset', 'rdb-db', '-n', NS, '-o', 'jsonpath={.spec.ordinals}'])).stdout).toBe('');
   });
 
   it('an upgrade that keeps declaring them passes', async () => {

@@ -8,11 +8,12 @@ import { describe, expect, it } from 'vitest';
 import type { AdmissionRequest } from '../../../src/admission/types.ts';
 import { statefulSetValidator } from '../../../src/admission/validators/statefulset.ts';
 import { collectOrphanPvc } from '../../../src/checks/orphan-pvc.ts';
+import { collectDroppedPvcs } from '../../../src/checks/pvc-delete.ts';
 import { VOLUME_SETS } from '../../../src/checks/longhorn-health.ts';
 import { ClusterModel } from '../../../src/cluster/model.ts';
 import { defaultConfig } from '../../../src/config.ts';
 import { ALICE, context, request } from '../../support/admission.ts';
-import { pv, pvc, statefulSet } from '../../support/fixtures.ts';
+import { pod, pv, pvc, statefulSet } from '../../support/fixtures.ts';
 import { pendingRevision, statefulSetManifest } from '../helm/helm-fixtures.ts';
 
 const validator = statefulSetValidator(defaultConfig());
@@ -95,5 +96,34 @@ describe('orphan-pvc refusing a move of ordinals.start says so', () => {
     expect(findings.map((f) => [f.object.name, f.reason])).toEqual([
       ['data-db-2', 'left by an earlier StatefulSet db; raising it to 2 replicas would re-attach its old data'],
     ]);
+  });
+});
+
+describe('pvc-delete for a Helm upgrade moving ordinals.start under whenScaled: Delete says the ordinals move', () => {
+  /** Live db (release db) at 2 replicas from ordinal 0, whenScaled: Delete, pods db-0/1 on Bound PVCs of Delete PVs. */
+  function scaled(): ClusterModel {
+    const m = new ClusterModel(VOLUME_SETS);
+    m.upsert('statefulSet', statefulSet({ namespace: NS, name: 'db', uid: 'uid-db', replicas: 2, whenScaled: 'Delete', helmReleaseName: 'db', helmReleaseNamespace: NS }));
+    for (const ordinal of [0, 1]) {
+      const name = `data-db-${ordinal}`;
+      m.upsert('persistentVolume', pv({ name: `pv-${name}`, claimNamespace: NS, claimName: name, reclaimPolicy: 'Delete' }));
+      m.upsert('persistentVolumeClaim', pvc({ namespace: NS, name, volumeName: `pv-${name}` }));
+      m.upsert('pod', pod({ namespace: NS, name: `db-${ordinal}`, claimNames: [name], controllerKind: 'StatefulSet' }));
+    }
+    return m;
+  }
+  const upgrade = (options: { replicas: number; start?: number }) =>
+    pendingRevision(statefulSetManifest({ ...options, whenDeleted: 'Retain', whenScaled: 'Delete' }), { namespace: NS, version: 2 });
+
+  it('start 0 -> 1 at 2 replicas: pod db-0 goes, "moves StatefulSet db\'s ordinals to 1..2", not "sets it to 2 replicas"', () => {
+    const findings = collectDroppedPvcs(scaled(), upgrade({ replicas: 2, start: 1 })).findings;
+    expect(findings.map((f) => f.object.name)).toEqual(['data-db-0']);
+    expect(findings[0]!.reason).toMatch(/^this upgrade moves StatefulSet db's ordinals to 1\.\.2; pod db-0 is scaled away/);
+  });
+
+  it('a replicas-only scale-down keeps "sets StatefulSet db to 1 ..."', () => {
+    const findings = collectDroppedPvcs(scaled(), upgrade({ replicas: 1 })).findings;
+    expect(findings.map((f) => f.object.name)).toEqual(['data-db-1']);
+    expect(findings[0]!.reason).toMatch(/^this upgrade sets StatefulSet db to 1 replicas?; pod db-1 is scaled away/);
   });
 });
