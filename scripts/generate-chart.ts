@@ -27,6 +27,7 @@ import { celString, expandRules } from '../src/admission/rules.ts';
 import { webhookPath, type WebhookDeclaration } from '../src/admission/types.ts';
 import { SHARED_NAMESPACES } from '../src/admission/webhooks.ts';
 import { EVENT_PERMISSIONS, MODEL_PERMISSIONS } from '../src/cluster/permissions.ts';
+import { AUDIT_REPORT_PERMISSIONS } from '../src/audit/policyreport.ts';
 import { CONFIG_REFERENCE, CONFIG_SCHEMA, defaultConfig } from '../src/config.ts';
 import { prometheusRulesFile } from '../src/observe/alerts.ts';
 import { grafanaDashboardFile } from '../src/observe/dashboard.ts';
@@ -229,7 +230,9 @@ export function rbacFile(): string {
     verbs: [...permission.verbs],
   }));
   const eventRules = EVENT_PERMISSIONS.map((permission) => ({ apiGroup: permission.apiGroup, resource: permission.resource, verbs: [...permission.verbs] }));
-  return `${JSON.stringify({ generatedBy: 'scripts/generate-chart.ts from src/cluster/permissions.ts', rules, eventRules }, null, 2)}\n`;
+  // The audit ClusterRole's reads beyond the model's (src/audit/policyreport.ts): the reports earlier runs left.
+  const auditRules = AUDIT_REPORT_PERMISSIONS.map((permission) => ({ apiGroup: permission.apiGroup, resource: permission.resource, verbs: [...permission.verbs] }));
+  return `${JSON.stringify({ generatedBy: 'scripts/generate-chart.ts from src/cluster/permissions.ts', rules, eventRules, auditRules }, null, 2)}\n`;
 }
 
 // ---- config-env.json ----

@@ -25,7 +25,8 @@ import { budgetOf, type LoadBudget } from './budget.ts';
 import { fatalFailure, type ClusterTarget } from './connect.ts';
 import { AuditError } from './errors.ts';
 import { machineOwnerAppliesTo, type OverrideCarrier } from './overrides.ts';
-import type { ReleaseRevision } from './types.ts';
+import { MANAGED_BY_LABEL, POLICY_NAME, POLICY_REPORT_GROUP, POLICY_REPORT_KINDS, POLICY_REPORT_VERSION, storedReportSelector, type StoredReport } from './policyreport.ts';
+import type { AuditReport, ReleaseRevision } from './types.ts';
 
 
 function messageOf(error: unknown): string {
@@ -495,4 +496,61 @@ export interface ReleaseLabels {
    */
   readonly records?: readonly ReleaseWithRevisions[];
   readonly notes: readonly string[];
+}
+
+// ------------------------------------------------------------------------------------------------ earlier PolicyReports
+
+export interface StoredReports {
+  readonly reports: readonly StoredReport[];
+  readonly notes: readonly string[];
+}
+
+/**
+ * The PolicyReports and ClusterPolicyReports an earlier `audit -o policyreport` of `scope` left (its labels), read
+ * metadata-only, so this run can empty those it has nothing to say in any more (kubectl apply cannot delete). No CRD
+ * (404): none. Any other failure, a 403 first, is a note: the reports printed still stand, an old one may stay stale.
+ * `timeout`: ms of its own, or what is left of the audit's budget (running out is an error, as for the other lists).
+ */
+export async function listStoredPolicyReports(kubeConfig: KubeConfig, scope: AuditReport['scope']['kind'], timeout: number | LoadBudget): Promise<StoredReports> {
+  const reports: StoredReport[] = [];
+  const budget = budgetOf(timeout, serverOf(kubeConfig));
+  const phase = 'listing the earlier PolicyReports';
+  for (const { kind, resource } of POLICY_REPORT_KINDS) {
+    let list: unknown;
+    try {
+      list = await getMetadataList(
+        kubeConfig,
+        `/apis/${POLICY_REPORT_GROUP}/${POLICY_REPORT_VERSION}/${resource}`,
+        { labelSelector: storedReportSelector(scope) },
+        budget.left(phase),
+        budget.connectTimeoutMs,
+      );
+    } catch (error) {
+      if (error instanceof AuditError) throw error;
+      if (budget.ranOut(error)) throw budget.exhausted(phase, `list ${resource}: ${messageOf(error)}`);
+      if (error instanceof KubeApiError && error.statusCode === 404) continue;
+      return {
+        reports: [],
+        notes: [
+          `earlier PolicyReports not listed (${messageOf(error)}): one whose risks are gone is not emptied; ` +
+            `grant list on ${POLICY_REPORT_KINDS.map((each) => each.resource).join(' and ')} (${POLICY_REPORT_GROUP}), ` +
+            `or delete them first: kubectl delete policyreport,clusterpolicyreport -A -l ${MANAGED_BY_LABEL}=${POLICY_NAME}`,
+        ],
+      };
+    }
+    for (const item of arrayAt(list, 'items')) {
+      const metadata = objectAt(item, 'metadata');
+      const name = stringAt(metadata, 'name');
+      if (name === '') continue;
+      const namespace = stringAt(metadata, 'namespace');
+      reports.push({
+        kind,
+        ...(namespace !== '' ? { namespace } : {}),
+        name,
+        labels: stringMapAt(metadata, 'labels'),
+        annotations: stringMapAt(metadata, 'annotations'),
+      });
+    }
+  }
+  return { reports, notes: [] };
 }

@@ -8,15 +8,55 @@
 // to the ClusterPolicyReport. A namespaced report names no object of another namespace. Pure function of the report.
 
 import { stringify } from 'yaml';
+import { compareText } from '../text.ts';
 import { LONGHORN_GROUP, LONGHORN_VERSION } from '../cluster/resources.ts';
 import { objectRef, type AffectedObject } from '../checks/types.ts';
 import { DEFAULT_CONFIG_NOTE } from './report.ts';
 import { risksOf, type Risk } from './risks.ts';
 import type { AuditFinding, AuditReport } from './types.ts';
 
-export const POLICY_REPORT_API_VERSION = 'wgpolicyk8s.io/v1alpha2';
+export const POLICY_REPORT_GROUP = 'wgpolicyk8s.io';
+export const POLICY_REPORT_VERSION = 'v1alpha2';
+export const POLICY_REPORT_API_VERSION = `${POLICY_REPORT_GROUP}/${POLICY_REPORT_VERSION}`;
 /** The `policy` of every result, and the `source`. */
 export const POLICY_NAME = 'volume-guard';
+
+/** The two report kinds and their resources. */
+export const POLICY_REPORT_KINDS = [
+  { kind: 'PolicyReport', resource: 'policyreports' },
+  { kind: 'ClusterPolicyReport', resource: 'clusterpolicyreports' },
+] as const;
+
+/**
+ * What `audit -o policyreport` reads beyond the model: the reports earlier runs left (metadata only), to empty those
+ * it has nothing to say in any more (the chart's audit ClusterRole grants it: files/rbac.json `auditRules`).
+ */
+export const AUDIT_REPORT_PERMISSIONS: readonly { readonly apiGroup: string; readonly resource: string; readonly verbs: readonly ['list'] }[] = POLICY_REPORT_KINDS.map(
+  ({ resource }) => ({ apiGroup: POLICY_REPORT_GROUP, resource, verbs: ['list'] as const }),
+);
+
+/** Every report's labels: who manages it, and the audit scope (`cluster`, `node`, `release`) that wrote it. */
+export const MANAGED_BY_LABEL = 'app.kubernetes.io/managed-by';
+export const SCOPE_LABEL = 'volume-guard.io/scope';
+/**
+ * On a part after the first (`NAME-2`, …): the report it is a part of. A node `a`'s part 2 and node `a-2`'s report
+ * have the same name; this tells them apart.
+ */
+export const PART_OF_ANNOTATION = 'volume-guard.io/part-of';
+
+/** The label selector of the reports one audit scope writes. */
+export function storedReportSelector(scope: AuditReport['scope']['kind']): string {
+  return `${MANAGED_BY_LABEL}=${POLICY_NAME},${SCOPE_LABEL}=${scope}`;
+}
+
+/** A report an earlier audit left, as listed metadata-only. */
+export interface StoredReport {
+  readonly kind: 'PolicyReport' | 'ClusterPolicyReport';
+  readonly namespace?: string;
+  readonly name: string;
+  readonly labels: Readonly<Record<string, string>>;
+  readonly annotations: Readonly<Record<string, string>>;
+}
 
 /** API versions of the kinds findings name. */
 const API_VERSIONS: Readonly<Record<string, string>> = {
@@ -218,9 +258,9 @@ function summaryOf(results: readonly PolicyReportResult[]): PolicyReportObject['
  * replaces an older one), and one PolicyReport per namespace with findings, namespaces in order. The API server's
  * URL is on the ClusterPolicyReport only (nothing reads it; a namespace's readers need not learn it).
  */
-export function policyReports(report: AuditReport): PolicyReportObject[] {
+export function policyReports(report: AuditReport, stored: readonly StoredReport[] = []): PolicyReportObject[] {
   const name = reportName(report);
-  const labels = { 'app.kubernetes.io/managed-by': 'volume-guard', 'volume-guard.io/scope': report.scope.kind };
+  const labels = { [MANAGED_BY_LABEL]: POLICY_NAME, [SCOPE_LABEL]: report.scope.kind };
   // The report's notes are not carried, but the configuration it was judged with is: the file, or the default one's note.
   const configuration = report.config.source === 'file' ? `file ${report.config.file}` : DEFAULT_CONFIG_NOTE;
   const namespacedAnnotations = { 'volume-guard.io/generated-at': report.generatedAt, 'volume-guard.io/config': configuration };
@@ -239,11 +279,13 @@ export function policyReports(report: AuditReport): PolicyReportObject[] {
     }
   }
   const reports: PolicyReportObject[] = [];
+  const partAnnotations = (annotations: Record<string, string>, index: number): Record<string, string> =>
+    index === 0 ? annotations : { ...annotations, [PART_OF_ANNOTATION]: name };
   chunksOf(clusterResults).forEach((results, index) => {
     reports.push({
       apiVersion: POLICY_REPORT_API_VERSION,
       kind: 'ClusterPolicyReport',
-      metadata: { name: partName(name, index), labels, annotations: clusterAnnotations },
+      metadata: { name: partName(name, index), labels, annotations: partAnnotations(clusterAnnotations, index) },
       summary: summaryOf(results),
       results,
     });
@@ -253,13 +295,45 @@ export function policyReports(report: AuditReport): PolicyReportObject[] {
       reports.push({
         apiVersion: POLICY_REPORT_API_VERSION,
         kind: 'PolicyReport',
-        metadata: { name: partName(name, index), namespace, labels, annotations: namespacedAnnotations },
+        metadata: { name: partName(name, index), namespace, labels, annotations: partAnnotations(namespacedAnnotations, index) },
         summary: summaryOf(results),
         results,
       });
     });
   }
+  // kubectl apply cannot delete: an earlier run's report of this scope that nothing replaces now (a namespace whose
+  // risks are gone, a part no longer needed) is printed emptied, so applying the audit leaves no stale `fail`.
+  const printed = new Set(reports.map((object) => reportKey(object.kind, object.metadata.namespace, object.metadata.name)));
+  const stale = stored
+    .filter((object) => object.labels[MANAGED_BY_LABEL] === POLICY_NAME && object.labels[SCOPE_LABEL] === report.scope.kind)
+    .filter((object) => (object.annotations[PART_OF_ANNOTATION] ?? object.name) === name)
+    .filter((object) => (object.kind === 'PolicyReport') === (object.namespace !== undefined && object.namespace !== ''))
+    .filter((object) => !printed.has(reportKey(object.kind, object.namespace, object.name)))
+    .sort((a, b) => compareText(reportKey(a.kind, a.namespace, a.name), reportKey(b.kind, b.namespace, b.name)));
+  const done = new Set<string>();
+  for (const object of stale) {
+    const key = reportKey(object.kind, object.namespace, object.name);
+    if (done.has(key)) continue;
+    done.add(key);
+    const part = object.annotations[PART_OF_ANNOTATION] !== undefined ? 1 : 0;
+    reports.push({
+      apiVersion: POLICY_REPORT_API_VERSION,
+      kind: object.kind,
+      metadata: {
+        name: object.name,
+        ...(object.kind === 'PolicyReport' && object.namespace !== undefined ? { namespace: object.namespace } : {}),
+        labels,
+        annotations: partAnnotations(object.kind === 'PolicyReport' ? namespacedAnnotations : clusterAnnotations, part),
+      },
+      summary: summaryOf([]),
+      results: [],
+    });
+  }
   return reports;
+}
+
+function reportKey(kind: string, namespace: string | undefined, name: string): string {
+  return `${kind}\u0000${namespace ?? ''}\u0000${name}`;
 }
 
 /**
@@ -291,8 +365,8 @@ function partName(name: string, index: number): string {
 }
 
 /** YAML documents separated by `---`, for `kubectl apply -f -`. */
-export function renderPolicyReports(report: AuditReport): string {
-  return policyReports(report)
+export function renderPolicyReports(report: AuditReport, stored: readonly StoredReport[] = []): string {
+  return policyReports(report, stored)
     .map((object) => stringify(object, { lineWidth: 0 }))
     .map((document) => `---\n${document}`)
     .join('');

@@ -6,8 +6,8 @@ import { ConfigError, loadConfig } from '../config.ts';
 import { EXIT_NO_RISK, EXIT_RISKS } from '../cli-types.ts';
 import { LoadBudget } from './budget.ts';
 import { AuditError } from './errors.ts';
-import { listReleaseLabelOverrides, listReleaseRevisions, listUpgradeObjects, loadClusterModel, serverOf, type LoadProgress } from './load.ts';
-import { refusable, renderPolicyReports } from './policyreport.ts';
+import { listReleaseLabelOverrides, listReleaseRevisions, listStoredPolicyReports, listUpgradeObjects, loadClusterModel, serverOf, type LoadProgress } from './load.ts';
+import { refusable, renderPolicyReports, type StoredReport } from './policyreport.ts';
 import { renderJson, renderTable } from './render.ts';
 import { buildAuditReport, nodeExitOperations } from './report.ts';
 import { auditedNodes, type AuditModel } from './model.ts';
@@ -128,16 +128,19 @@ export async function runAudit(options: AuditOptions, out: NodeJS.WriteStream = 
     writers: config.overrides,
     ...(options.config !== undefined ? { configFile: options.config } : {}),
   });
-  out.write(render(report, options.output, out));
+  // -o policyreport: the reports earlier runs of this scope left, to empty those nothing replaces now.
+  const stored = options.output === 'policyreport' ? await listStoredPolicyReports(kubeConfig, report.scope.kind, budget) : { reports: [], notes: [] };
+  for (const note of stored.notes) err.write(`volume-guard: ${note}\n`);
+  out.write(render(report, options.output, out, stored.reports));
   return failingFindings(report, options.strict ?? false) > 0 ? EXIT_RISKS : EXIT_NO_RISK;
 }
 
-function render(report: AuditReport, output: AuditOptions['output'], out: NodeJS.WriteStream): string {
+function render(report: AuditReport, output: AuditOptions['output'], out: NodeJS.WriteStream, stored: readonly StoredReport[]): string {
   switch (output) {
     case 'json':
       return renderJson(report);
     case 'policyreport':
-      return renderPolicyReports(report);
+      return renderPolicyReports(report, stored);
     case 'table':
       return renderTable(report, out.isTTY ? { width: out.columns } : {});
   }

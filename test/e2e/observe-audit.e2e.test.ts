@@ -101,6 +101,39 @@ describe('audit -o policyreport on the real API server', { timeout: 120_000 }, (
     expect(strict.stderr).toMatch(/checkId: field not declared in schema|unknown field "checkId"/);
   });
 
+  it("a namespace's report follows its risks both ways: applied again after the fix, it holds no result", async () => {
+    const GONE_NS = 'obs-audit-gone';
+    const GONE_VOLUME = 'obs-vol-gone';
+    const get = async () => JSON.parse((await must(kubectl(['get', 'policyreport', 'volume-guard', '-n', GONE_NS, '-o', 'json']), 'get policyreport')).stdout) as { results?: { rule: string; result: string }[]; summary: Record<string, number> };
+    const auditAndApply = async (name: string) => {
+      const result = await audit(['-o', 'policyreport']);
+      expect(result.code, result.stderr).toBe(1);
+      expect(result.stderr).not.toContain('not listed');
+      const applied = await kubectl(['apply', '--server-side', '--field-manager=volume-guard-audit', '--validate=strict', '-f', configFile(name, result.stdout)]);
+      expect(applied.code, applied.stderr).toBe(0);
+    };
+    await ensureNamespace(GONE_NS);
+    await createLonghornVolume({ name: GONE_VOLUME, numberOfReplicas: 1, state: 'detached', replicas: [{ node: LH_NODE }], claim: { namespace: GONE_NS, name: 'obs-gone-data' } });
+    try {
+      await auditAndApply('before-fix.yaml');
+      const before = await get();
+      expect(before.results?.filter((r) => r.result === 'fail').map((r) => r.rule)).toEqual(expect.arrayContaining(['single-replica']));
+      expect(before.summary['fail']).toBeGreaterThan(0);
+
+      // The risk is gone: the volume (and its only replica) removed.
+      await deleteObjects(['volumes.longhorn.io', GONE_VOLUME, '-n', LONGHORN_NS], ['replicas.longhorn.io', `${GONE_VOLUME}-r-0`, '-n', LONGHORN_NS]);
+      await auditAndApply('after-fix.yaml');
+      const after = await get();
+      expect(after.results ?? []).toEqual([]);
+      expect(after.summary).toEqual({ pass: 0, fail: 0, warn: 0, error: 0, skip: 0 });
+      // Another namespace's report, whose risk stays, is untouched.
+      const owner = await must(kubectl(['get', 'policyreport', 'volume-guard', '-n', NS, '-o', 'jsonpath={.summary.fail}']), 'owner report');
+      expect(Number(owner.stdout)).toBeGreaterThan(0);
+    } finally {
+      await deleteObjects(['volumes.longhorn.io', GONE_VOLUME, '-n', LONGHORN_NS], ['replicas.longhorn.io', `${GONE_VOLUME}-r-0`, '-n', LONGHORN_NS], ['policyreport', '--all', '-n', GONE_NS]);
+    }
+  });
+
   it('a node audit gives reports named after the node', async () => {
     const result = await audit(['--node', LOCAL_NODE, '-o', 'policyreport']);
     expect(result.code, result.stderr).toBe(1);

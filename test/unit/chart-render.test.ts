@@ -307,6 +307,12 @@ describe.skipIf(helm === undefined)('helm template: the audit ClusterRole', () =
     expect(resources.filter((entry) => entry.startsWith('secrets') || entry.startsWith('configmaps'))).toEqual([]);
   });
 
+  it('lists (only) the reports earlier `-o policyreport` runs left, to empty those whose risks are gone', () => {
+    const rules = role({}).rules as { apiGroups: string[]; resources: string[]; verbs: string[] }[];
+    const reports = rules.filter((rule) => rule.apiGroups.includes('wgpolicyk8s.io'));
+    expect(reports.flatMap((rule) => rule.resources.map((resource) => `${resource}:${rule.verbs.join(',')}`)).sort()).toEqual(['clusterpolicyreports:list', 'policyreports:list']);
+  });
+
   it('with releaseSecrets, lists both Helm drivers\' stores, as `audit --release` does (Secrets, ConfigMaps)', () => {
     expect(listed(role({ releaseSecrets: true }).rules)).toEqual(expect.arrayContaining(['secrets:list', 'configmaps:list']));
   });
