@@ -461,6 +461,19 @@ function overrideLines(override: LingeringOverride, width: number | undefined, n
   ];
 }
 
+/**
+ * What the listed overrides waive, for their heading: one not honored (expired, no writer, read for nothing) waives no
+ * check now, and the heading must not say it does.
+ */
+function overridesWaiving(overrides: readonly LingeringOverride[]): string {
+  const waiving = overrides.filter((override) => override.checks.length > 0).length;
+  const idle = overrides.length - waiving;
+  if (idle === 0) return 'each waives checks until it is removed';
+  if (waiving === 0) return overrides.length === 1 ? 'it waives nothing now, see why below' : 'none waives anything now, see why below';
+  const verb = (count: number): string => (count === 1 ? 'waives' : 'waive');
+  return `${waiving} ${verb(waiving)} checks until removed; ${idle} ${verb(idle)} nothing now, see why below`;
+}
+
 /** The footer counts each risk once, as the table's rows show them (summary.distinct). */
 function summaryLine(report: AuditReport): string {
   const summary = report.summary.distinct;
@@ -483,7 +496,7 @@ export function renderTable(report: AuditReport, options: TableOptions = {}): st
   }
   lines.push('');
   if (report.overrides.length > 0) {
-    lines.push(...wrap(`Lingering overrides: ${report.overrides.length} (each waives checks until it is removed)`, width));
+    lines.push(...wrap(`Lingering overrides: ${report.overrides.length} (${overridesWaiving(report.overrides)})`, width));
     for (const override of report.overrides) lines.push(...overrideLines(override, width, naming));
   } else {
     lines.push('Lingering overrides: none');

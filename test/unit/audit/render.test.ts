@@ -174,3 +174,24 @@ describe('the whole-cluster totals count each risk once', () => {
     expect(text).toContain('10 risks found (9 critical, 1 warning; 2 accepted by a lingering override)');
   });
 });
+
+describe('the lingering overrides heading', () => {
+  const heading = (audit: AuditReport): string | undefined => renderTable(audit).split('\n').find((line) => line.startsWith('Lingering overrides:'));
+
+  it('does not say each one waives checks when some waive nothing now (not honored, read for nothing)', () => {
+    const whole = report({ kind: 'cluster' });
+    const waiving = whole.overrides.filter((override) => override.checks.length > 0).length;
+    expect([waiving, whole.overrides.length]).toEqual([6, 10]);
+    expect(heading(whole)).toBe('Lingering overrides: 10 (6 waive checks until removed; 4 waive nothing now, see why below)');
+  });
+
+  it('keeps the short heading when each one waives checks, and says when none does', () => {
+    const whole = report({ kind: 'cluster' });
+    const honored = whole.overrides.filter((override) => override.checks.length > 0);
+    const ignored = whole.overrides.filter((override) => override.checks.length === 0);
+    expect(heading({ ...whole, overrides: honored })).toBe('Lingering overrides: 6 (each waives checks until it is removed)');
+    expect(heading({ ...whole, overrides: ignored.slice(0, 1) })).toBe('Lingering overrides: 1 (it waives nothing now, see why below)');
+    expect(heading({ ...whole, overrides: ignored })).toBe('Lingering overrides: 4 (none waives anything now, see why below)');
+    expect(heading({ ...whole, overrides: [...honored.slice(0, 1), ...ignored.slice(0, 1)] })).toBe('Lingering overrides: 2 (1 waives checks until removed; 1 waives nothing now, see why below)');
+  });
+});
