@@ -82,7 +82,7 @@ export function grafanaDashboard(): Dashboard {
   nextId = 1;
   const panels: (Panel | RowPanel)[] = [
     row('Risks now: what the next upgrade, drain or Helm re-install would lose', 0),
-    panel('stat', 'Volumes at risk', 'volume_guard_at_risk_volumes: volumes an upgrade or a node loss would lose now, per check (none for a check in mode off).', [
+    panel('stat', 'Volumes at risk', 'volume_guard_at_risk_volumes: volumes an upgrade or a node loss would lose now, per check (none for a check in mode off, nor for pvc-delete and storage-teardown, which are not counted).', [
       { expr: `max by (check) (volume_guard_at_risk_volumes{${SEL}})`, legend: '{{check}}' },
     ], { x: 0, y: 1, w: 12, h: 5 }),
     panel('stat', 'Nodes that cannot be drained', 'volume_guard_nodes_blocked: nodes whose cordon or drain volume-guard would refuse now, per check.', [

@@ -59,6 +59,13 @@ const EMPTY_DIR_TAG = 'emptyDir';
 export const NODE_CHECKS = ['last-replica-on-node', 'single-replica', 'volume-health', 'node-local-volume'] as const;
 export type NodeCheck = (typeof NODE_CHECKS)[number];
 
+/**
+ * The checks whose volumes at risk the tracker counts: the node checks and orphan-pvc. pvc-delete and storage-teardown
+ * judge an operation from the request itself (a delete, a Longhorn teardown or setting change); no standing count of
+ * them is kept, so they get no at_risk_volumes series (a 0 there would read as "no risk", never measured).
+ */
+export const COUNTED_CHECKS: readonly CheckId[] = [...NODE_CHECKS, 'orphan-pvc'];
+
 /** The kinds of objects whose overrides the model sees. */
 export const OVERRIDE_KINDS = ['Node', 'Namespace', 'PersistentVolumeClaim'] as const;
 export type OverrideKind = (typeof OVERRIDE_KINDS)[number];
@@ -876,9 +883,9 @@ export class RiskTracker {
     return this.#ready;
   }
 
-  /** The checks not in mode `off`: those the risk gauges report (at_risk_volumes has a series for these only). */
+  /** The checks counted (COUNTED_CHECKS) and not in mode `off`: at_risk_volumes has a series for these only. */
   get judgedChecks(): readonly CheckId[] {
-    return CHECK_IDS.filter((check) => this.#judges(check));
+    return CHECK_IDS.filter((check) => COUNTED_CHECKS.includes(check) && this.#judges(check));
   }
 
   /** Whether the check is judged at all: not in mode `off` (the webhook skips it, `audit` does not report it). */

@@ -32,6 +32,25 @@ describe('risk gauges', () => {
     expect(sample(text, 'volume_guard_risk_pending_evaluations')).toBe(0);
   });
 
+  it('has no at_risk_volumes series for the checks it does not count (pvc-delete, storage-teardown): a 0 would read as no risk', async () => {
+    // Both judge operations (a PVC or PV delete, a Longhorn teardown or weakened setting) from the request itself;
+    // the tracker keeps no count of them, so a 0 there was never a measurement.
+    for (const records of [{}, goldenRecords()]) {
+      const tracker = new RiskTracker(new ClusterModel(VOLUME_SETS));
+      const sink = tracker.sink();
+      sink.setLonghornInstalled(true);
+      for (const [kind, list] of Object.entries(records)) sink.replaceAll(kind as never, list as never);
+      expect(tracker.flush()).toBe(true);
+      const registry = new Registry();
+      registerRiskMetrics(registry, tracker);
+      const text = await registry.metrics();
+      const checks = text.split('\n').filter((line) => line.startsWith('volume_guard_at_risk_volumes{')).map((line) => /check="([^"]+)"/.exec(line)?.[1]);
+      expect(checks).toEqual(['single-replica', 'volume-health', 'last-replica-on-node', 'node-local-volume', 'orphan-pvc']);
+      // Their overrides still count: a PVC's delete approval is pvc-delete's.
+      expect(sample(text, 'volume_guard_active_overrides{kind="PersistentVolumeClaim",check="pvc-delete"}')).toBeDefined();
+    }
+  });
+
   it('leaves every risk series out until the first full list is in and evaluated', async () => {
     const model = new ClusterModel(VOLUME_SETS);
     let synced = false;
