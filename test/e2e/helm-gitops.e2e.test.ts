@@ -2,6 +2,7 @@
 // namespaces, revision-scoped release labels and pvc-delete: each through the real API server with real helm and
 // kubectl.
 import { join } from 'node:path';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { helm, kubectl, paths, tempFile, type CommandResult } from '../harness/cluster.ts';
 import {
@@ -333,6 +334,68 @@ describe('release-label overrides count in one revision only', () => {
     const labels = await must(kubectl(['get', 'secret', record, '-n', NS, '-o', 'jsonpath={.metadata.labels}']), 'labels');
     expect(labels.stdout).not.toContain('"volume-guard.io/skip":');
     expect(labels.stdout).toContain('"volume-guard.io/skip-revision":"2"');
+  });
+});
+
+describe('a release record Helm reads though it is not typed as Helm writes one', () => {
+  // Helm's Secret driver lists records by their labels and decodes data.release whatever the Secret's type
+  // (pkg/storage/driver/secrets.go Query), and `helm upgrade` copies the labels of the highest revision it decodes
+  // (Storage.Last, mergeCustomLabels): an Opaque Secret holding a copy of the record one revision up, planted by
+  // someone who may only create Secrets there, armed the next plain upgrade with its skip labels.
+  const NS = 'e2e-helm-opaque-record';
+  const pvName = 'pv-e2e-helm-opaque-uploads';
+  const DEV = 'opaque-record-dev';
+  beforeAll(async () => {
+    await ensureNamespace(NS);
+    await helm(['uninstall', 'uploads', '-n', NS]);
+    await deleteObjects(['secret', '-l', 'owner=helm', '-n', NS], ['pvc', '--all', '-n', NS]);
+    await kubectl(['create', 'role', 'record-writer', '-n', NS, '--verb=get,list,create', '--resource=secrets']);
+    await kubectl(['create', 'rolebinding', 'record-writer-dev', '-n', NS, '--role=record-writer', `--user=${DEV}`]);
+  });
+  afterAll(async () => {
+    await helm(['uninstall', 'uploads', '-n', NS]);
+    await deleteObjects(['secret', '-l', 'owner=helm', '-n', NS], ['pvc', '--all', '-n', NS]);
+  });
+
+  /** Revision 1's record as an Opaque Secret claiming revision 2, with these extra labels. */
+  async function opaqueCopy(name: string, labels: Record<string, string>): Promise<string> {
+    const stored = JSON.parse((await must(kubectl(['get', 'secret', 'sh.helm.release.v1.uploads.v1', '-n', NS, '-o', 'json']), 'get record')).stdout) as {
+      data: { release: string };
+    };
+    const record = JSON.parse(gunzipSync(Buffer.from(Buffer.from(stored.data.release, 'base64').toString(), 'base64')).toString()) as Record<string, unknown>;
+    const release = Buffer.from(gzipSync(JSON.stringify({ ...record, version: 2 })).toString('base64')).toString('base64');
+    return tempFile(
+      `helm-gitops-${process.pid}-${name}.json`,
+      JSON.stringify({
+        apiVersion: 'v1',
+        kind: 'Secret',
+        type: 'Opaque',
+        metadata: { name, namespace: NS, labels: { owner: 'helm', name: 'uploads', status: 'deployed', version: '2', ...labels } },
+        data: { release },
+      }),
+    );
+  }
+
+  it("planting its skip labels takes an override writer; without them the next upgrade is judged as before", async () => {
+    await boundPv(pvName, NS, 'uploads-uploads');
+    await must(helm(['install', 'uploads', UPLOADS, '-n', NS, '--set', `uploads.volumeName=${pvName}`]), 'install');
+    await patchStatus('pvc', 'uploads-uploads', { phase: 'Bound' }, NS);
+    const planted = await kubectl([
+      'create', '-f', await opaqueCopy('sh.helm.release.v1.uploads.v2', { 'volume-guard.io/skip': 'all', 'volume-guard.io/skip-revision': '3' }), `--as=${DEV}`,
+    ]);
+    expect(planted.code).not.toBe(0);
+    expect(planted.stderr).toContain('admission webhook "helm-release.volume-guard.io" denied the request');
+    expect(planted.stderr).toContain(`${DEV} may not write label volume-guard.io/skip, volume-guard.io/skip-revision`);
+    // The same Secret without them passes (no Helm operation to judge), and Helm takes it as revision 2.
+    await must(kubectl(['create', '-f', await opaqueCopy('sh.helm.release.v1.uploads.v2', {}), `--as=${DEV}`]), 'create the copy');
+    const drop = await until(
+      () => helm(['upgrade', 'uploads', UPLOADS, '-n', NS, '--set', 'uploads.enabled=false']),
+      (r) => r.stderr.includes('[pvc-delete]'),
+    );
+    expect(drop.code).not.toBe(0);
+    expect(drop.stderr).toContain('upgrade of Helm release e2e-helm-opaque-record/uploads (revision 3)');
+    expect(drop.stderr).not.toContain('overridden by release label');
+    await must(kubectl(['get', 'pvc', 'uploads-uploads', '-n', NS]), 'the PVC is kept');
   });
 });
 

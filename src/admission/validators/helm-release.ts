@@ -34,7 +34,7 @@ import { PendingRemovals } from '../../cluster/pending-removals.ts';
 import type { ClusterSnapshot } from '../../cluster/snapshot.ts';
 import type { Config } from '../../config.ts';
 import { elidedToken, type StringPaths } from '../../json-bytes.ts';
-import { objectAt } from '../../json.ts';
+import { isObject, objectAt } from '../../json.ts';
 import type { ManifestStatefulSet, ParsedManifest } from '../../helm/manifest.ts';
 import { ManifestPool } from '../../helm/manifest-pool.ts';
 import type { CheckId, Finding } from '../../checks/types.ts';
@@ -146,7 +146,7 @@ const RECORD_IDENTITY_LABELS: readonly string[] = ['owner', 'name'];
 
 /**
  * CEL: this write adds or changes a release override label on the record, counting every one it carries as added
- * when the old object was not this release's record (identity labels changed, a ConfigMap without data.release).
+ * when the old object was not this release's record (identity labels changed, no data.release yet).
  * Mirrored by releaseOverrideLabelsWritten. Helm's own updates write back the labels they read: never sent.
  */
 const WRITES_RELEASE_OVERRIDE_LABELS =
@@ -156,7 +156,7 @@ const WRITES_RELEASE_OVERRIDE_LABELS =
   `[${RECORD_IDENTITY_LABELS.map((key) => `'${key}'`).join(', ')}].exists(s, s in object.metadata.labels ? ` +
   '(!(s in oldObject.metadata.labels) || oldObject.metadata.labels[s] != object.metadata.labels[s]) : ' +
   's in oldObject.metadata.labels) || ' +
-  "(request.resource.resource == 'configmaps' && (!has(oldObject.data) || !('release' in oldObject.data))))))";
+  "(!has(oldObject.data) || !('release' in oldObject.data)))))";
 
 /** The release override labels this write adds or changes (WRITES_RELEASE_OVERRIDE_LABELS); removals are stricter. */
 function releaseOverrideLabelsWritten(request: AdmissionRequest): string[] {
@@ -165,9 +165,33 @@ function releaseOverrideLabelsWritten(request: AdmissionRequest): string[] {
   const wasThisRecord =
     previous !== undefined &&
     RECORD_IDENTITY_LABELS.every((key) => previous[key] === next[key]) &&
-    (request.resource.resource !== 'configmaps' || objectAt(request.oldObject, 'data')?.release !== undefined);
+    holdsRecord(request.oldObject);
   const before = wasThisRecord ? previous : {};
   return RELEASE_OVERRIDE_LABELS.filter((key) => next[key] !== undefined && next[key] !== before[key]);
+}
+
+/**
+ * What Helm's storage drivers read as a release record: any Secret or ConfigMap they list by its labels
+ * (`owner=helm,name=<release>`, the objectSelector's owner=helm) that holds a `release` data key. They check neither
+ * the Secret's type nor the ConfigMap's name (pkg/storage/driver secrets.go and cfgmaps.go Query), and `helm upgrade`
+ * copies the labels of the highest revision it decodes into the next one (Storage.Last, upgrade.go
+ * mergeCustomLabels). So an Opaque Secret holding a record, written by anyone who may create Secrets there, arms
+ * that upgrade as a typed one would: its release override labels are policed the same (releaseLabelWrite).
+ */
+function holdsRecord(object: unknown): boolean {
+  return objectAt(object, 'data')?.release !== undefined;
+}
+
+/**
+ * A record as Helm writes one, judged as the Helm operation it stands for: a Secret of type helm.sh/release.v1, or a
+ * ConfigMap named sh.helm.release.v1.* holding data.release (a chart may label its own ConfigMaps owner=helm).
+ */
+function writtenAsHelmWrites(request: AdmissionRequest): boolean {
+  if (releaseDriverOf(request.object) === 'configmap') {
+    const meta = metaOf(request.object);
+    return holdsRecord(request.object) && (request.name || meta?.name || '').startsWith('sh.helm.release.v1.');
+  }
+  return isObject(request.object) && request.object['type'] === 'helm.sh/release.v1';
 }
 
 const declaration: WebhookDeclaration = {
@@ -177,17 +201,20 @@ const declaration: WebhookDeclaration = {
     { apiGroups: [''], apiVersions: ['v1'], resources: ['secrets', 'configmaps'], operations: ['CREATE', 'UPDATE'], scope: 'Namespaced' },
   ],
   objectSelector: { matchLabels: { owner: 'helm' } },
-  // Only release records (a typed Secret, or a ConfigMap named sh.helm.release.v1.* holding data.release), and of
-  // their updates only the move to `uninstalling` (for its warning) and writes of the release override labels.
+  // Release records as Helm writes them (a typed Secret, or a ConfigMap named sh.helm.release.v1.* holding
+  // data.release: writtenAsHelmWrites), and of their updates only the move to `uninstalling` (for its warning) and
+  // writes of the release override labels; those writes also on any other object holding data.release, which Helm
+  // reads as a record all the same (holdsRecord).
   matchConditions: [
     {
       name: 'helm-release-record',
       expression:
-        "(request.resource.resource == 'configmaps' ? (has(object.data) && 'release' in object.data && " +
+        "((request.resource.resource == 'configmaps' ? (has(object.data) && 'release' in object.data && " +
         "has(object.metadata.name) && object.metadata.name.startsWith('sh.helm.release.v1.')) : " +
         "(has(object.type) && object.type == 'helm.sh/release.v1')) && (request.operation == 'CREATE' || " +
         "(has(object.metadata.labels) && 'status' in object.metadata.labels && object.metadata.labels['status'] == 'uninstalling') || " +
-        `${WRITES_RELEASE_OVERRIDE_LABELS})`,
+        `${WRITES_RELEASE_OVERRIDE_LABELS})) || ` +
+        `(has(object.data) && 'release' in object.data && ${WRITES_RELEASE_OVERRIDE_LABELS})`,
     },
   ],
   workload: 'helm-releases',
@@ -219,9 +246,11 @@ function prepare(request: AdmissionRequest, context: ValidationContext): Prepare
   const labels = meta?.labels ?? {};
   const what = releaseDriverOf(request.object) === 'configmap' ? 'ConfigMap' : 'Secret';
   const recordName = `${what} ${request.namespace}/${request.name || meta?.name || ''}`;
-  // A ConfigMap is a release record only under Helm's name for one (a chart may label its own ConfigMaps owner=helm).
-  if (what === 'ConfigMap' && !(request.name || meta?.name || '').startsWith('sh.helm.release.v1.')) {
-    return { early: allowed(), recordName, labels };
+  // Not a record as Helm writes one (an Opaque Secret, a ConfigMap under another name): no Helm operation to judge,
+  // but Helm reads one holding data.release as a record, and copies its labels into the next upgrade.
+  if (!writtenAsHelmWrites(request)) {
+    const labelWrite = holdsRecord(request.object) ? releaseLabelWrite(request, context, recordName) : undefined;
+    return { early: labelWrite ?? allowed(), recordName, labels };
   }
   const releaseToken = elidedToken(objectAt(request.object, 'data')?.release, request.elided);
   const job: ReadReleaseJob = {

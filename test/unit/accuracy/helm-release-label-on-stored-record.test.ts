@@ -79,14 +79,15 @@ describe('release-override labels written onto a stored release record', () => {
   it('are sent by the API server: the matchCondition passes record UPDATEs changing them, not the labels Helm writes back', () => {
     // Checked by compiling and evaluating it with k8s.io/apiserver's CEL (e2e registers it for real): here its shape.
     const expression = helm.declaration.matchConditions?.[0]?.expression ?? '';
-    expect(expression).toMatch(/^\(request\.resource\.resource == 'configmaps' \? .*\) && \(request\.operation == 'CREATE' \|\| /);
+    expect(expression).toMatch(/^\(\(request\.resource\.resource == 'configmaps' \? .*\) && \(request\.operation == 'CREATE' \|\| /);
     expect(expression).toContain(
       `['${SKIP_KEY}', '${SKIP_REVISION_KEY}'].exists(k, k in object.metadata.labels && (oldObject == null || ` +
         '!has(oldObject.metadata.labels) || !(k in oldObject.metadata.labels) || oldObject.metadata.labels[k] != object.metadata.labels[k] || ',
     );
     // Every label counts as added when the write makes the object this release's record.
     expect(expression).toContain("['owner', 'name'].exists(s, s in object.metadata.labels ? ");
-    expect(expression).toContain("(request.resource.resource == 'configmaps' && (!has(oldObject.data) || !('release' in oldObject.data)))");
+    // ...or holds no record yet: Helm reads data.release of a Secret of any type too (see the last describe).
+    expect(expression).toContain("(!has(oldObject.data) || !('release' in oldObject.data))");
   });
 
   it('refuses a non-writer labelling the deployed record (kubectl label secret), naming who may', () => {
@@ -161,5 +162,61 @@ describe('a release record created in a settled status (helm-2to3, mapkubeapis)'
     // revision. A skip-revision at or below the record's own revision is never honored later (copied: a leftover).
     expect(judge(write('CREATE', ALICE, secretRecord(4, 'deployed', { [SKIP_KEY]: 'orphan-pvc', [SKIP_REVISION_KEY]: '3' }))).allowed).toBe(true);
     expect(judge(write('CREATE', ALICE, secretRecord(4, 'deployed', { [SKIP_KEY]: 'orphan-pvc' }))).allowed).toBe(true);
+  });
+});
+
+// Helm's storage drivers find a release's records by their labels alone (owner=helm, name=<release>) and decode the
+// `release` data key of whatever they list: neither the Secret's type nor the ConfigMap's name is checked
+// (pkg/storage/driver secrets.go and cfgmaps.go Query; Storage.Last takes the highest decoded revision). A Secret of
+// type Opaque, or a ConfigMap under any name, holding a release record is that release's last revision to Helm, and
+// `helm upgrade` copies its labels into the next one (upgrade.go mergeCustomLabels(lastRelease.Labels, ...)).
+describe('a release record Helm reads though it is not typed or named as Helm writes one', () => {
+  /** The same record as an Opaque Secret (anyone who may create Secrets in the namespace can write one). */
+  function opaqueRecord(version: number, status: string, extraLabels: Record<string, string> = {}): Record<string, unknown> {
+    return { ...secretRecord(version, status, extraLabels), type: 'Opaque' };
+  }
+
+  /** The same record as a ConfigMap not named sh.helm.release.v1.*. */
+  function unnamedConfigMapRecord(version: number, status: string, extraLabels: Record<string, string> = {}): Record<string, unknown> {
+    const record = configMapRecord(version, status, extraLabels) as { metadata: Record<string, unknown> };
+    return { ...record, metadata: { ...record.metadata, name: 'app-release-copy' } };
+  }
+
+  it('is sent to the webhook when it carries a release override label, whatever its type or name', () => {
+    const expression = helm.declaration.matchConditions?.[0]?.expression ?? '';
+    // Written with an override label, a Secret or ConfigMap holding data.release is sent; no type or name is asked.
+    expect(expression).toContain("(has(object.data) && 'release' in object.data && (has(object.metadata.labels) && ['volume-guard.io/skip', ");
+    // Every label counts as added when the stored object held no record yet (a Secret's data.release added too).
+    expect(expression).toContain("(!has(oldObject.data) || !('release' in oldObject.data))");
+    expect(expression).not.toContain("(request.resource.resource == 'configmaps' && (!has(oldObject.data)");
+  });
+
+  it('planted by a non-writer (an Opaque Secret arming the next upgrade) is refused, naming who may', () => {
+    const decision = judge(write('CREATE', ALICE, opaqueRecord(4, 'deployed', { [SKIP_KEY]: 'all', [SKIP_REVISION_KEY]: '5' })));
+    expect(decision.allowed).toBe(false);
+    expect(decision.status!.message).toContain('alice may not write label volume-guard.io/skip, volume-guard.io/skip-revision');
+    expect(decision.status!.message).toContain(`Secret ${NS}/sh.helm.release.v1.app.v4`);
+    // At or below its own revision too: a record Helm never wrote carries no labels copied from an earlier one.
+    expect(judge(write('CREATE', ALICE, opaqueRecord(4, 'deployed', { [SKIP_KEY]: 'all', [SKIP_REVISION_KEY]: '4' }))).allowed).toBe(false);
+    // Labelled later, or given its record later (the labels count as added then).
+    expect(judge(write('UPDATE', ALICE, opaqueRecord(4, 'deployed', PLANTED), opaqueRecord(4, 'deployed'))).allowed).toBe(false);
+    const empty = { ...opaqueRecord(4, 'deployed', PLANTED), data: {} };
+    expect(judge(write('UPDATE', ALICE, opaqueRecord(4, 'deployed', PLANTED), empty)).allowed).toBe(false);
+  });
+
+  it('is refused the same as a ConfigMap under another name', () => {
+    const decision = judge(write('CREATE', ALICE, unnamedConfigMapRecord(4, 'deployed', { [SKIP_KEY]: 'all', [SKIP_REVISION_KEY]: '5' })));
+    expect(decision.allowed).toBe(false);
+    expect(decision.status!.message).toContain(`ConfigMap ${NS}/app-release-copy`);
+  });
+
+  it('with a skip-revision ahead of its revision is refused for an override writer too; without override labels it passes', () => {
+    const ahead = judge(write('CREATE', ADMIN, opaqueRecord(4, 'deployed', { [SKIP_KEY]: 'all', [SKIP_REVISION_KEY]: '5' })));
+    expect(ahead.allowed).toBe(false);
+    expect(ahead.status!.message).toContain('names a later revision than the record');
+    // Not judged as a Helm operation (Helm writes only typed records): an Opaque Secret a chart labels owner=helm passes.
+    expect(judge(write('CREATE', ALICE, opaqueRecord(4, 'deployed')))).toEqual({ allowed: true });
+    expect(judge(write('CREATE', ALICE, opaqueRecord(4, 'pending-upgrade')))).toEqual({ allowed: true });
+    expect(judge(write('CREATE', ALICE, unnamedConfigMapRecord(4, 'deployed')))).toEqual({ allowed: true });
   });
 });
