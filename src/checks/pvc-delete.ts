@@ -35,7 +35,7 @@ import { claimOf, ordinalInRange } from '../helm/claims.ts';
 import { claimObject, isPodScratchClaim } from './affected.ts';
 import { LONGHORN_CSI_DRIVER } from './last-replica-on-node.ts';
 import { neverHeldData } from './longhorn-health.ts';
-import { claimReclaimPolicy, liveStatefulSetsOfRelease, ordinalRange, sizeAfterHelm } from './orphan-pvc.ts';
+import { claimReclaimPolicy, liveStatefulSetsOfRelease, ordinalRange, replicaCount, sizeAfterHelm } from './orphan-pvc.ts';
 import { stayingOwner } from './owners.ts';
 import { type CapOptions, type CappedFindings, FindingCollector, NO_CAP } from './collect.ts';
 import { isDeleteApproved } from '../override-keys.ts';
@@ -297,7 +297,7 @@ function addClaimsDeletedByHelmScaleDown(
       : ordinalsStart !== live.ordinalsStart
         ? // The controller runs ordinals start..start+replicas-1 (stateful_set_utils.go getStartOrdinal): say where they go.
           `${operation} moves StatefulSet ${live.name}'s ordinals to ${ordinalRange({ replicas, ordinalsStart })}; `
-        : `${operation} sets StatefulSet ${live.name} to ${replicas} replicas; `;
+        : `${operation} sets StatefulSet ${live.name} to ${replicaCount(replicas)}; `;
   addClaimsDeletedByScaleDown(snapshot, target, collector, change);
 }
 

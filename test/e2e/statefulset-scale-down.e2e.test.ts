@@ -66,7 +66,7 @@ describe('pvc-delete at a StatefulSet scale-down (whenScaled: Delete)', () => {
     const refused = await eventually(() => scaleAs(1, '--dry-run=server'), (r) => r.code !== 0, 30_000);
     expect(refused.code).not.toBe(0);
     expect(refused.stderr).toContain('admission webhook "pvc-delete.volume-guard.io" denied the request');
-    expect(refused.stderr).toContain(`scale-down of StatefulSet ${NS}/db from 2 to 1 replicas by ${ARGO}`);
+    expect(refused.stderr).toContain(`scale-down of StatefulSet ${NS}/db from 2 to 1 replica by ${ARGO}`);
     expect(refused.stderr).toContain(`${NS}/data-db-1`);
     expect(refused.stderr).toContain('whenScaled: Delete');
     expect(refused.stderr).not.toContain('data-db-0');

@@ -20,6 +20,7 @@
 // its retention policy says whenScaled: Delete is judged the same way for those pods' PVCs: the StatefulSet controller
 // and the garbage collector delete them as themselves.
 import { claimsOwnedBy, DELETE_APPROVED_KEY, type DeletedLonghornVolume, isBound, reclaimLoss, type ReclaimChangeTarget, type ScaledDownTarget } from '../../checks/pvc-delete.ts';
+import { replicaCount } from '../../checks/orphan-pvc.ts';
 import { claimOf } from '../../helm/claims.ts';
 import { statefulSetFromObject } from '../../helm/manifest.ts';
 import { ADMITTED_RELEASES, type AdmittedReleases, fieldManagerOf, FLUX_HELM_CONTROLLER_FIELD_MANAGER, isAnnotatedByHelm, isHelmsOwnWrite, isHelmsRecordedWrite } from '../helm-writes.ts';
@@ -539,7 +540,7 @@ function unseenScaleDown(request: AdmissionRequest, context: ValidationContext, 
   const replicas = countField(request.object, 0, 'spec', 'replicas');
   const before = countField(request.oldObject, 0, 'spec', 'replicas');
   if (replicas >= before) return undefined;
-  const action = `scale-down of StatefulSet ${namespace}/${name} from ${before} to ${replicas} replicas`;
+  const action = `scale-down of StatefulSet ${namespace}/${name} from ${before} to ${replicaCount(replicas)}`;
   const plan = PLANS['statefulset-scale-down'];
   const stale = staleModelDecision(context, `${action} by ${describeUser(request.userInfo)}`, [], plan.reads, () =>
     // A Scale is never Helm's write: the namespace's skip for Helm releases does not reach it.
@@ -597,7 +598,7 @@ export function scaleDownOf(
       replicas,
       ordinalsStart: live.ordinalsStart,
       now: context.now,
-      change: `scale-down of StatefulSet ${namespace}/${name} from ${before} to ${replicas} replicas`,
+      change: `scale-down of StatefulSet ${namespace}/${name} from ${before} to ${replicaCount(replicas)}`,
     };
   }
   if ((request.subResource ?? '') !== '') return undefined;
@@ -614,7 +615,7 @@ export function scaleDownOf(
   const start = countField(request.object, 0, 'spec', 'ordinals', 'start');
   const startBefore = countField(request.oldObject, 0, 'spec', 'ordinals', 'start');
   let change: string;
-  if (replicas < before) change = `scale-down of StatefulSet ${namespace}/${name} from ${before} to ${replicas} replicas`;
+  if (replicas < before) change = `scale-down of StatefulSet ${namespace}/${name} from ${before} to ${replicaCount(replicas)}`;
   else if (start !== startBefore) change = `move of StatefulSet ${namespace}/${name} to ordinals ${start}..${start + replicas - 1}`;
   else if (policy(request.oldObject) !== 'Delete') change = `change of StatefulSet ${namespace}/${name} to whenScaled: Delete`;
   else return undefined;
@@ -649,7 +650,7 @@ function judgeScaleDown(request: AdmissionRequest, context: ValidationContext, m
   const change =
     target?.change ??
     `scale-down of StatefulSet ${request.namespace}/${name} from ${countField(request.oldObject, 0, 'spec', 'replicas')} to ` +
-      `${countField(request.object, 0, 'spec', 'replicas')} replicas`;
+      `${replicaCount(countField(request.object, 0, 'spec', 'replicas'))}`;
   // Helm's write judged here (helm-controller's, without a record this pod allowed: isHelmsRecordedWrite) gets the
   // overrides its release record honors: the PVCs' approvals and the namespace's skip. Its upgrade's record allowed
   // by another volume-guard replica so gets the same answer here; its drift correction is judged like an upgrade.

@@ -58,7 +58,7 @@ describe('a Helm upgrade scaling a StatefulSet down under whenScaled: Delete', (
   it('names the PVCs of the pods the controller scales away', () => {
     const findings = collectDroppedPvcs(cluster(), upgrade(manifest({ replicas: 1 }))).findings;
     expect(names(findings)).toEqual(['data-db-1', 'data-db-2']);
-    expect(findings[0]!.reason).toContain('this upgrade sets StatefulSet db to 1 replicas');
+    expect(findings[0]!.reason).toContain('this upgrade sets StatefulSet db to 1 replica;');
     expect(findings[0]!.tags).toContain('deleted-by-scale-down');
     expect(names(collectDroppedPvcs(cluster(), upgrade(manifest({ replicas: 2 }), 'rollback')).findings)).toEqual(['data-db-2']);
   });

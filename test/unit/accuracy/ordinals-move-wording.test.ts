@@ -124,6 +124,6 @@ describe('pvc-delete for a Helm upgrade moving ordinals.start under whenScaled: 
   it('a replicas-only scale-down keeps "sets StatefulSet db to 1 ..."', () => {
     const findings = collectDroppedPvcs(scaled(), upgrade({ replicas: 1 })).findings;
     expect(findings.map((f) => f.object.name)).toEqual(['data-db-1']);
-    expect(findings[0]!.reason).toMatch(/^this upgrade sets StatefulSet db to 1 replicas?; pod db-1 is scaled away/);
+    expect(findings[0]!.reason).toMatch(/^this upgrade sets StatefulSet db to 1 replica; pod db-1 is scaled away/);
   });
 });

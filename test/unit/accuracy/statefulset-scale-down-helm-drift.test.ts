@@ -32,7 +32,7 @@ function stsObject(replicas: number, manager: string): unknown {
   };
 }
 
-/** Helm's patch of StatefulSet db (release devlake) from 3 to 1 replicas, as `fieldManager`. */
+/** Helm's patch of StatefulSet db (release devlake) from 3 to 1 replica, as `fieldManager`. */
 function patch(fieldManager: string): AdmissionRequest {
   return {
     ...request({
@@ -82,7 +82,7 @@ describe("pvc-delete: Flux helm-controller's scale-down of a StatefulSet Helm ma
     const decision = pvcDeleteValidator(config, new AdmittedReleases()).handle(patch('helm-controller'), context(model()));
     expect(decision.allowed).toBe(false);
     const message = decision.status!.message;
-    expect(message).toContain(`scale-down of StatefulSet ${NS}/db from 3 to 1 replicas by ${FLUX.username}`);
+    expect(message).toContain(`scale-down of StatefulSet ${NS}/db from 3 to 1 replica by ${FLUX.username}`);
     expect(message).toContain('data-db-2');
     expect(message).toContain('spec.driftDetection.ignore');
     // Its one patch puts the chart's whenScaled back too: Retain belongs in the HelmRelease's values.

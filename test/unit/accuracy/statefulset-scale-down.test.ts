@@ -90,7 +90,7 @@ describe('pvc-delete at a StatefulSet scale-down (whenScaled: Delete)', () => {
     const decision = validator.handle(update(ARGO, { replicas: 3 }, { replicas: 1 }), context(model()));
     expect(decision.allowed).toBe(false);
     const message = decision.status!.message;
-    expect(message).toContain(`scale-down of StatefulSet ${NS}/db from 3 to 1 replicas by ${ARGO.username}`);
+    expect(message).toContain(`scale-down of StatefulSet ${NS}/db from 3 to 1 replica by ${ARGO.username}`);
     expect(message).toContain(`PVC ${NS}/data-db-2`);
     expect(message).toContain('whenScaled: Delete');
     // data-db-1 keeps its data (Retain), data-db-0 stays in range, data-db-5 has no pod: the controller leaves it.
@@ -118,7 +118,7 @@ describe('pvc-delete at a StatefulSet scale-down (whenScaled: Delete)', () => {
     const health = { synced: () => true, staleResources: () => ['statefulsets.apps'] };
     const decision = validator.handle(scale(ARGO, 3, 1), context(model({ whenScaled: 'Retain' }), { health }));
     expect(decision.allowed).toBe(false);
-    expect(decision.status!.message).toContain(`cannot judge the scale-down of StatefulSet ${NS}/db from 3 to 1 replicas by ${ARGO.username}`);
+    expect(decision.status!.message).toContain(`cannot judge the scale-down of StatefulSet ${NS}/db from 3 to 1 replica by ${ARGO.username}`);
     expect(decision.status!.message).toContain('stale (statefulsets.apps)');
     // Another stale resource does not make the policy doubtful; raising the replicas condemns nothing.
     const podsStale = { synced: () => true, staleResources: () => ['pods'] };
@@ -183,7 +183,7 @@ describe('pvc-delete at a StatefulSet scale-down (whenScaled: Delete)', () => {
     for (const manager of ['kustomize-controller', 'argocd-controller', 'rancher']) {
       const decision = validator.handle(by(manager, 'helm'), context(model()));
       expect(decision.allowed, manager).toBe(false);
-      expect(decision.status!.message).toContain('scale-down of StatefulSet shop/db from 3 to 1 replicas');
+      expect(decision.status!.message).toContain('scale-down of StatefulSet shop/db from 3 to 1 replica');
       expect(decision.status!.message).toContain('data-db-2');
     }
     for (const manager of ['helm', 'Helm']) expect(validator.handle(by(manager), context(model())).allowed, manager).toBe(true);

@@ -93,7 +93,7 @@ describe('a Helm install adopting a live StatefulSet and lowering its replicas u
       expect(decision.status?.message).toContain('[pvc-delete]');
       expect(decision.status?.message).toContain('PVC shop/data-db-1');
       expect(decision.status?.message).toContain('PVC shop/data-db-2');
-      expect(decision.status?.message).toContain('this install sets StatefulSet db to 1 replicas');
+      expect(decision.status?.message).toContain('this install sets StatefulSet db to 1 replica;');
       expect(decision.status?.message).not.toContain('PVC shop/data-db-0');
     });
   }
@@ -110,7 +110,7 @@ describe('a Helm upgrade taking over (--take-ownership) a live StatefulSet and l
       const decision = validator.handle(record(2, 'pending-upgrade'), context(running(fields), { config }));
       expect(decision.allowed).toBe(false);
       expect(decision.status?.message).toContain('PVC shop/data-db-2');
-      expect(decision.status?.message).toContain('this upgrade sets StatefulSet db to 1 replicas');
+      expect(decision.status?.message).toContain('this upgrade sets StatefulSet db to 1 replica;');
     });
   }
 });
