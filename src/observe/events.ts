@@ -5,6 +5,7 @@
 // token bucket, and aggregates repeats of the same denial into one Event whose `series` count it patches.
 
 import type { AdmissionRequest, Decision } from '../admission/types.ts';
+import { objectAt } from '../json.ts';
 
 export const EVENT_REASON = 'DataLossRisk';
 export const REPORTING_CONTROLLER = 'volume-guard.io/admission';
@@ -193,13 +194,13 @@ export class EventRecorder {
   }
 
   /**
-   * Queues an event for a denied request (allowed and dry-run requests, and Helm release Secrets, are ignored).
+   * Queues an event for a denied request (allowed and dry-run requests, and Helm release records, are ignored).
    * Synchronous and O(1): safe to call right after answering the API server.
    */
   record(request: AdmissionRequest, decision: Decision): void {
     if (this.#stopped || decision.allowed || request.dryRun) return;
-    // Helm shows its own refusal; an event on a release Secret helps nobody.
-    if (request.resource.resource === 'secrets') return;
+    // Helm shows its own refusal; an event on a release record helps nobody.
+    if (request.resource.resource === 'secrets' || isHelmConfigMapRecord(request)) return;
     const regarding = regardingOf(request);
     if (regarding === undefined) return;
     if (this.#queue.length >= (this.#options.maxQueue ?? 256)) {
@@ -322,4 +323,14 @@ export class EventRecorder {
       this.#options.onError?.(error);
     }
   }
+}
+
+/**
+ * A release record of Helm's ConfigMap driver (`owner: helm` holding `data.release`, what Helm reads as one): skipped
+ * like the Secret driver's. Other ConfigMaps keep their Events (a refused write of Longhorn's default settings).
+ */
+function isHelmConfigMapRecord(request: AdmissionRequest): boolean {
+  if (request.resource.resource !== 'configmaps') return false;
+  const object = request.object ?? request.oldObject;
+  return objectAt(objectAt(object, 'metadata'), 'labels')?.['owner'] === 'helm' && objectAt(object, 'data')?.['release'] !== undefined;
 }

@@ -116,8 +116,27 @@ describe('EventRecorder', () => {
     events.record(request(), { allowed: true });
     events.record(request({ dryRun: true }), DENIED);
     events.record(request({ resource: { group: '', version: 'v1', resource: 'secrets' }, kind: { group: '', version: 'v1', kind: 'Secret' }, namespace: 'shop', name: 'sh.helm.release.v1.shop.v1' }), DENIED);
+    // Helm's ConfigMap driver (HELM_DRIVER=configmap): its records are skipped the same.
+    const configMapRecord = { metadata: { name: 'sh.helm.release.v1.shop.v1', namespace: 'shop', labels: { owner: 'helm', name: 'shop' } }, data: { release: 'H4sI' } };
+    events.record(
+      request({ resource: { group: '', version: 'v1', resource: 'configmaps' }, kind: { group: '', version: 'v1', kind: 'ConfigMap' }, namespace: 'shop', name: 'sh.helm.release.v1.shop.v1', object: configMapRecord }),
+      DENIED,
+    );
     await events.tick();
     expect(sink.created).toEqual([]);
+  });
+
+  it('records a refused write of a ConfigMap that is not a Helm release record (Longhorn default settings)', async () => {
+    const sink = new RecordingSink();
+    const { events } = recorder(sink, { now: 0 });
+    const settings = { metadata: { name: 'longhorn-default-setting', namespace: 'longhorn-system', labels: { 'app.kubernetes.io/managed-by': 'Helm' } }, data: { 'default-setting.yaml': 'node-drain-policy: always-allow' } };
+    events.record(
+      request({ resource: { group: '', version: 'v1', resource: 'configmaps' }, kind: { group: '', version: 'v1', kind: 'ConfigMap' }, namespace: 'longhorn-system', name: 'longhorn-default-setting', object: settings }),
+      DENIED,
+    );
+    await events.tick();
+    expect(sink.created).toHaveLength(1);
+    expect(sink.created[0]).toMatchObject({ regarding: { kind: 'ConfigMap', namespace: 'longhorn-system', name: 'longhorn-default-setting' } });
   });
 
   it('aggregates repeats into one event and patches its series count at most every patch interval', async () => {
