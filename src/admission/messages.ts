@@ -754,6 +754,18 @@ export function findingFix(finding: Finding): string {
   return text.fixOf?.([finding])?.replace(/\.$/, '') ?? text.fix;
 }
 
+/**
+ * findingFix on a cluster whose only Longhorn node is `node` (any state): Longhorn places no two replicas of a volume
+ * on one node (replica-soft-anti-affinity off by default), so neither a higher numberOfReplicas nor a rebuild ever
+ * makes a second copy, and backing up is the fix, as the webhook's denial says (fixFor with noOtherLonghornNode).
+ * Undefined where the finding's own fix stands (no copy left, never held data, another check).
+ */
+export function soleLonghornNodeFix(finding: Finding, node: string): string | undefined {
+  if (finding.check !== 'single-replica' && finding.check !== 'last-replica-on-node') return undefined;
+  if (finding.tags.some((tag) => tag === NO_DATA_TAG || tag === 'several-copies' || NO_COPY_TAGS.includes(tag))) return undefined;
+  return soleNodeFix({ kind: 'cordon', node }, 1, true).replace(/\.$/, '');
+}
+
 /** A numberOfReplicas-1 volume that never held data (only Harvester's upgrades count it): nothing to back up or wait for. */
 const NO_DATA_FIX =
   'delete such a volume if it is not used, or raise its numberOfReplicas to 2 (a detached volume gets its copies when next attached); ' +

@@ -3,7 +3,7 @@
 
 import { compareText } from '../text.ts';
 import { ANNOTATED_KINDS, annotateHint, fitOverrideToStored, overrideCovers, type StoredAnnotations } from '../admission/decide.ts';
-import { fewNamed, findingFix, plural } from '../admission/messages.ts';
+import { fewNamed, findingFix, plural, soleLonghornNodeFix } from '../admission/messages.ts';
 import {
   HARVESTER_SKIP_DETACHED_KEY,
   isHarvesterUpgradeKind,
@@ -402,6 +402,7 @@ function toAuditFinding(
   accepted: string | undefined,
   warnMode: boolean,
   commands: SkipCommands,
+  soleLonghornNode: string | undefined,
 ): AuditFinding {
   const gone = operation.kind === 'gone';
   // No operation is refused for it (refusable): a warning, failing the exit code only with --strict.
@@ -420,11 +421,21 @@ function toAuditFinding(
         ? goneNodeFix(operation.node, finding, operation.machine)
         : stranded !== undefined
           ? goneNodeFix(stranded.node, finding, stranded.machine)
-          : findingFix(finding),
+          : ((soleLonghornNode === undefined ? undefined : soleLonghornNodeFix(finding, soleLonghornNode)) ?? findingFix(finding)),
     override: overrideCommand(finding, operation, commands),
     ...(accepted !== undefined ? { overriddenBy: accepted } : {}),
     ...(warnMode ? { mode: 'warn' as const } : {}),
   };
+}
+
+/** The cluster's one Longhorn node, in any state; undefined with none or several (the fixes then stand as they are). */
+function onlyLonghornNodeName(model: AuditModel): string | undefined {
+  let only: string | undefined;
+  for (const longhorn of model.longhornNodes()) {
+    if (only !== undefined) return undefined;
+    only = longhorn.name;
+  }
+  return only;
 }
 
 const SEVERITY_RANK = { critical: 0, warning: 1 } as const;
@@ -842,7 +853,8 @@ export function buildAuditReport(input: AuditInput): AuditReport {
     now,
     writers: honoring.writers,
   };
-  const reported = judged.map(({ entry, accepted, warn }) => ({ entry, audited: toAuditFinding(entry, accepted, warn, commands) }));
+  const soleLonghornNode = onlyLonghornNodeName(model);
+  const reported = judged.map(({ entry, accepted, warn }) => ({ entry, audited: toAuditFinding(entry, accepted, warn, commands, soleLonghornNode) }));
   const unaccepted = reported.filter(({ audited }) => audited.overriddenBy === undefined).map(({ entry }) => entry);
   notes.push(...namespaceEvictionSkipNotes(model, unaccepted, honoring.writers, now));
   if (scope.kind === 'node') notes.push(...removalNote(model, scope.node, reported.map(({ entry }) => entry)));
