@@ -460,6 +460,11 @@ function detachedRebuild(findings: readonly Finding[]): string {
   return findings.some((finding) => finding.tags.includes('detached')) ? `; ${DETACHED_REBUILD}` : '';
 }
 
+/** The fix of a volume short of healthy replicas whose numberOfReplicas is already 2 or more (single-replica's `effective`). */
+const EFFECTIVE_REBUILD =
+  'numberOfReplicas is already 2 or more: wait until Longhorn has rebuilt the missing replicas (a replica that stays ' +
+  'stopped or failed needs repair in Longhorn first)';
+
 /** Why copiesHeldOffFix: a volume healthy in Longhorn's eyes gets no rebuild. */
 const COPIES_HELD_OFF = 'Longhorn still counts the copies on cordoned or leaving nodes and rebuilds nothing';
 
@@ -474,7 +479,16 @@ export const CHECK_TEXT: Readonly<Record<CheckId, CheckText>> = {
       return `${plural(n, 'Longhorn volume has', 'Longhorn volumes have')} a single copy of ${n === 1 ? 'its' : 'their'} data or numberOfReplicas 1`;
     },
     fix: 'raise numberOfReplicas to 2 or more and wait until healthy (Longhorn makes no second copy while it is 1), or back the data up',
-    fixOf: (findings) => (findings.length > 0 && findings.every((finding) => finding.tags.includes(NO_DATA_TAG)) ? `${NO_DATA_FIX}.` : undefined),
+    fixOf: (findings) => {
+      if (findings.length === 0) return undefined;
+      if (findings.every((finding) => finding.tags.includes(NO_DATA_TAG))) return `${NO_DATA_FIX}.`;
+      // Short of copies with numberOfReplicas already 2 or more: Longhorn's volume controller rebuilds toward it on its
+      // own (longhorn-manager volume_controller.go, replenishReplicas), so raising it is no fix; waiting for that is.
+      if (findings.every((finding) => finding.tags.includes('effective') && !NO_COPY_TAGS.some((tag) => finding.tags.includes(tag)))) {
+        return `${EFFECTIVE_REBUILD}${detachedRebuild(findings)}.`;
+      }
+      return undefined;
+    },
     fixFor: (situation, findings) => {
       // Volumes that never held data (only Harvester's upgrades count them): nothing to back up or wait for.
       if (findings.length > 0 && findings.every((finding) => finding.tags.includes(NO_DATA_TAG))) return `${NO_DATA_FIX}; then ${retry(situation)}.`;
