@@ -22,6 +22,7 @@ import { SALVAGE_SOURCE_TAG } from '../checks/storage-teardown.ts';
 import { DATA_IN_FAILED_TAG, DATA_LOST_TAG, NO_COPY_LEFT_TAG, NO_DATA_TAG } from '../checks/longhorn-health.ts';
 import type { ClusterSnapshot } from '../cluster/snapshot.ts';
 import { isWithheld, withheldLines } from './withheld.ts';
+import { plural } from '../text.ts';
 
 /** At most this many objects are named per check; the rest are counted ("and N more"). */
 export const MAX_LISTED_PER_CHECK = 10;
@@ -225,7 +226,7 @@ interface CheckText {
   readonly fate?: (finding: Finding, situation: Situation | undefined, many?: boolean) => { readonly fate: Fate; readonly why: string };
 }
 
-export const plural = (count: number, one: string, many: string): string => `${count} ${count === 1 ? one : many}`;
+export { plural };
 
 /** PVCs an orphan-pvc fix's commands name at most (a command over more would not fit a line); the rest are counted. */
 const NAMED_IN_FIX = 3;

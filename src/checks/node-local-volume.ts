@@ -27,6 +27,7 @@ import { claimObject, isPodScratchClaim, podObject } from './affected.ts';
 import { type CapOptions, type CappedFindings, FindingCollector, NO_CAP, type WaiverOccurrence } from './collect.ts';
 import { LONGHORN_CSI_DRIVER } from './last-replica-on-node.ts';
 import type { AffectedObject, Check, Finding } from './types.ts';
+import { plural } from '../text.ts';
 
 /**
  * Provisioners and CSI drivers whose volumes live on the disks of the node they are pinned to (the default of
@@ -280,7 +281,7 @@ function buildFinding(
 ): Finding {
   const claim = `${pv.claimNamespace}/${pv.claimName}`;
   const use =
-    pods.length === 0 ? 'not mounted by any pod' : `mounted by ${pods.length} pod${pods.length === 1 ? '' : 's'}`;
+    pods.length === 0 ? 'not mounted by any pod' : `mounted by ${plural(pods.length, 'pod', 'pods')}`;
   const related: AffectedObject[] = [claimObject({ namespace: pv.claimNamespace, name: pv.claimName })];
   for (const pod of pods) related.push(podObject(pod));
   return {

@@ -65,6 +65,7 @@ import { claimObject } from './affected.ts';
 import { stayingOwner } from './owners.ts';
 import { type CapOptions, type CappedFindings, FindingCollector, NO_CAP } from './collect.ts';
 import type { AffectedObject, Check, Finding } from './types.ts';
+import { plural } from '../text.ts';
 
 export const REUSE_APPROVED_TAG = 'reuse-approved';
 /** A statefulset-claim finding whose PVC another live StatefulSet claims under the same name (otherClaimant). */
@@ -355,7 +356,7 @@ export function sizeAfterHelm(next: ManifestStatefulSet, live: StatefulSetRecord
 
 /** `1 replica`, `3 replicas`. */
 export function replicaCount(replicas: number): string {
-  return `${replicas} ${replicas === 1 ? 'replica' : 'replicas'}`;
+  return plural(replicas, 'replica', 'replicas');
 }
 
 /** The ordinals a StatefulSet runs, `start..end`: start..start+replicas-1 (stateful_set_utils.go getStartOrdinal, getEndOrdinal). */
