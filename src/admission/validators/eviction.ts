@@ -11,8 +11,9 @@
 // no step of a drain (kubectl drain never evicts them): they pass. A finished pod uses none of its volumes: on a
 // schedulable node its removal moves no data; on a node being drained its eviction is a drain step like any other.
 // Identities configured as restarters (descheduler, VPA) may evict, from a schedulable node, a pod whose data
-// follows it back: a PV pinned to that node (the pod can only come back there) or a Longhorn volume.
-import { comesBackToItsNode, hasInlineData, isFinishedPod, nodeLocalOptionsOf } from '../../checks/node-local-volume.ts';
+// follows it back: a PV pinned to that node (the pod can only come back there), a node-local PV no affinity pins when
+// no other node would take the recreated pod now, or a Longhorn volume.
+import { comesBackToItsNode, hasInlineData, isFinishedPod, nodeLocalOptionsOf, recreatedElsewhere } from '../../checks/node-local-volume.ts';
 import { dataNamespaces } from '../../checks/affected.ts';
 import type { Finding } from '../../checks/types.ts';
 import { selectorMatches } from '../../cluster/node-affinity.ts';
@@ -57,11 +58,13 @@ export function isRestartIdentity(user: UserInfo, config: Config): boolean {
 
 /**
  * Data that follows a restarted pod: a PV pinned to the pod's node, or a Longhorn volume reachable from anywhere.
- * A node-local PV that no affinity pins (tag `unpinned`) does not: the pod may come back on another node.
+ * A node-local PV that no affinity pins (tag `unpinned`) keeps its data where the pod runs: it follows only a pod that
+ * comes straight back (`comesStraightBack`: no other node would take it now).
  */
-function followsRestartedPod(finding: Finding): boolean {
+function followsRestartedPod(finding: Finding, comesStraightBack: () => boolean): boolean {
   if (finding.check === 'last-replica-on-node') return true;
-  return finding.object.kind === 'PersistentVolume' && !finding.tags.includes('unpinned');
+  if (finding.object.kind !== 'PersistentVolume') return false;
+  return !finding.tags.includes('unpinned') || comesStraightBack();
 }
 
 /**
@@ -351,7 +354,15 @@ function adjustRemoval(
   // condition taint). Its PV pins it there: Pending, for good or until the node is back. A Longhorn volume follows
   // the pod to whichever node takes it.
   const landsBack = removal.pod === undefined || (nodeRecord !== undefined && podLandsOn(removal.pod, nodeRecord));
-  const follows = (finding: Finding): boolean => followsRestartedPod(finding) && (landsBack || finding.check === 'last-replica-on-node');
+  // The pod's controller recreates it at once and the scheduler can place it on no other node now (the cluster's only
+  // node; the other nodes its selector and its PVs' affinity allow cordoned, not Ready or tainted against it): it lands
+  // back beside the data of a PV no affinity pins (recreatedElsewhere, as for an inline hostPath). A pod nothing
+  // recreates leaves that data with no pod to say where it is.
+  let straightBack: boolean | undefined;
+  const comesStraightBack = (): boolean =>
+    (straightBack ??= removal.pod !== undefined && removal.pod.controllerKind !== '' && !recreatedElsewhere(context.snapshot, removal.pod, node, true));
+  const follows = (finding: Finding): boolean =>
+    followsRestartedPod(finding, comesStraightBack) && (landsBack || finding.check === 'last-replica-on-node');
   if (removal.restartAllowed && restartable && findings.length > 0 && isRestartIdentity(removal.user, context.config)) {
     const following = findings.filter(follows);
     if (following.length > 0) {
