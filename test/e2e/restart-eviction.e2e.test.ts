@@ -1,6 +1,7 @@
 // Restart identities (evictions.restartUsers: the descheduler) may evict from a schedulable node a pod whose data
 // follows it back: a PV pinned to that node. A hostPath PV no affinity pins (minikube's, MicroK8s' provisioners)
-// does not follow: the restarted pod may land on another node, so that eviction stays refused. A volume-guard of its
+// does not follow where the restarted pod may land on another node (or, a bare pod, is not restarted at all), so that
+// eviction stays refused; where no other node would take it now (the other node a `local` PV lists cordoned), it does. A volume-guard of its
 // own with the descheduler configured, registered beside the shared one (failurePolicy Ignore), judges evictions
 // sent by the real kubectl as the descheduler's service account; its metrics tell its answers from the shared one's
 // (which refuses both: it has no restart identities). Once the node's Cluster API Machine is being deleted (before
@@ -12,6 +13,7 @@ import { apply, applyBoundPair, createBoundLocalVolume, createNode, createPod, d
 
 const NS = 'e2e-restart-eviction';
 const NODE = 're-n1';
+const NODE_2 = 're-n2';
 const NAME = `volume-guard-test-restart-${process.pid}`;
 const DESCHEDULER = 'system:serviceaccount:kube-system:descheduler';
 let guard: GuardInstance;
@@ -24,7 +26,7 @@ async function evictAsDescheduler(pod: string) {
   return kubectl(['create', '--raw', `/api/v1/namespaces/${NS}/pods/${pod}/eviction`, '-f', '-', `--as=${DESCHEDULER}`], { input: JSON.stringify(eviction) });
 }
 
-describe('restart evictions: only data pinned to the node follows the pod', () => {
+describe('restart evictions: only data the pod can only come back to follows it', () => {
   beforeAll(async () => {
     const cluster = await ensureCluster();
     guard = await startGuard(cluster, { name: 'restart-eviction', config: { evictions: { restartUsers: [DESCHEDULER] } } });
@@ -66,6 +68,39 @@ describe('restart evictions: only data pinned to the node follows the pod', () =
       },
     });
     await patchStatus('pod', 'cache-5d-x1', { phase: 'Running' }, NS);
+    // A `local` PV listing two nodes (pinned to neither), written by a ReplicaSet pod on the first; the second cordoned.
+    await createNode(NODE_2);
+    await must(kubectl(['cordon', NODE_2]), 'cordon the second node');
+    await applyBoundPair(
+      {
+        metadata: { name: 're-two-pv' },
+        spec: {
+          capacity: { storage: '1Gi' },
+          accessModes: ['ReadWriteOnce'],
+          persistentVolumeReclaimPolicy: 'Retain',
+          storageClassName: 'local-storage',
+          local: { path: '/mnt/disks/re-two' },
+          nodeAffinity: { required: { nodeSelectorTerms: [{ matchExpressions: [{ key: 'kubernetes.io/hostname', operator: 'In', values: [NODE, NODE_2] }] }] } },
+        },
+      },
+      { name: 'two', namespace: NS, storageClassName: 'local-storage' },
+    );
+    await apply({
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: {
+        name: 'two-5d-x1',
+        namespace: NS,
+        ownerReferences: [{ apiVersion: 'apps/v1beta2', kind: 'ReplicaSet', name: 'two-5d', uid: '0b3c6a4e-0000-4000-8000-000000000e02', controller: true }],
+      },
+      spec: {
+        nodeName: NODE,
+        automountServiceAccountToken: false,
+        containers: [{ name: 'app', image: 'registry.invalid/db:1', volumeMounts: [{ name: 'data', mountPath: '/data' }] }],
+        volumes: [{ name: 'data', persistentVolumeClaim: { claimName: 'two' } }],
+      },
+    });
+    await patchStatus('pod', 'two-5d-x1', { phase: 'Running' }, NS);
   }, 180_000);
 
   afterAll(async () => {
@@ -75,10 +110,10 @@ describe('restart evictions: only data pinned to the node follows the pod', () =
     await deleteObjects(
       ['pod', '--all', '-n', NS, '--grace-period=0', '--force'],
       ['pvc', '--all', '-n', NS],
-      ['pv', 're-pinned-pv', 're-unpinned-pv', 're-index-pv'],
+      ['pv', 're-pinned-pv', 're-unpinned-pv', 're-index-pv', 're-two-pv'],
       ['clusterrolebinding', 're-evictor'],
       ['clusterrole', 're-evictor'],
-      ['node', NODE],
+      ['node', NODE, NODE_2],
     );
   });
 
@@ -112,6 +147,29 @@ describe('restart evictions: only data pinned to the node follows the pod', () =
       (n) => n === 1,
     );
     expect(warned).toBe(1);
+  });
+
+  it('allows as a restart a pod whose unpinned local PV it comes straight back to; refuses it once another node could take it', async () => {
+    // re-n2, the other node its PV allows, is cordoned: the recreated pod can only land back on re-n1.
+    const warned = await eventually(
+      async () => {
+        const before = await count('warned');
+        await evictAsDescheduler('two-5d-x1');
+        return (await count('warned')) - before;
+      },
+      (n) => n === 1,
+    );
+    expect(warned).toBe(1);
+    await must(kubectl(['uncordon', NODE_2]), 'uncordon the second node');
+    const denied = await eventually(
+      async () => {
+        const before = await count('denied');
+        const refused = await evictAsDescheduler('two-5d-x1');
+        return (await count('denied')) - before === 1 && refused.stderr.includes('re-two-pv');
+      },
+      (refusedHere) => refusedHere,
+    );
+    expect(denied).toBe(true);
   });
 
   it("refuses the same restart once the node's Machine is being deleted: the node goes with its disks", async () => {
