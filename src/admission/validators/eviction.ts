@@ -287,7 +287,13 @@ function whyNotRestart(context: ValidationContext, pod: PodRecord, node: string,
   if (draining) return `${node} is cordoned: a drain, not a restart`;
   if (!selectorMatches(pod.nodeSelector, nodeRecord)) return `${node} no longer matches the pod's nodeSelector; ${pinned}`;
   const refusal = landingRefusal(pod, nodeRecord);
-  return refusal === undefined ? undefined : `${refusal}; ${pinned}`;
+  if (refusal !== undefined) return `${refusal}; ${pinned}`;
+  // Its node takes it back, but so could another (recreatedElsewhere): data no affinity pins to this node (an inline
+  // hostPath, a node-local PV no affinity pins) stays behind.
+  if (pod.controllerKind !== '' && recreatedElsewhere(context.snapshot, pod, node, true)) {
+    return `another node could take the recreated pod, away from the data it keeps on ${node}`;
+  }
+  return undefined;
 }
 
 /** Longhorn's node-drain-policy (evictions only), then restart identities whose pod's data follows it back. */

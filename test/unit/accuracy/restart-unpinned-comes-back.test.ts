@@ -85,6 +85,8 @@ describe("a restart identity's eviction of a pod whose node-local PV no affinity
     const decision = evict([rawNode('node-1'), rawNode('node-2')], twoNodePV);
     expect(decision.allowed).toBe(false);
     expect(decision.status?.message).toContain('pv-two');
+    // The refusal says why the restart identity's eviction is no restart.
+    expect(decision.status?.message).toContain('Not a restart: another node could take the recreated pod, away from the data it keeps on node-1.');
     // minikube's PV, no affinity, on a cluster of two: the pod may land on node-2, where the path is empty.
     expect(evict([rawNode('node-1'), rawNode('node-2')], minikubePV).allowed).toBe(false);
   });
