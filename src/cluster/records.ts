@@ -692,6 +692,12 @@ export interface ClusterApiClusterRecord {
    * object is being deleted, and reads it to tell an externally managed control plane. Omitted when not set.
    */
   readonly controlPlaneRef?: { readonly kind: string; readonly name: string };
+  /**
+   * spec.paused true: Cluster API's controllers leave the Cluster and its Machines alone. `clusterctl move` sets it
+   * before it deletes the moved objects from the source cluster (a Machine DELETE it makes removes no node). Omitted:
+   * not paused.
+   */
+  readonly paused?: boolean;
 }
 
 /**

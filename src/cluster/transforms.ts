@@ -1167,5 +1167,6 @@ export function transformClusterApiCluster(raw: unknown): ClusterApiClusterRecor
     labels: internedMap(stringMapAt(metadata, 'labels')),
     ...(isDeleting(metadata) ? { deleting: true } : {}),
     ...(controlPlaneRef ? { controlPlaneRef } : {}),
+    ...(booleanAt(objectAt(raw, 'spec'), 'paused') ? { paused: true } : {}),
   };
 }

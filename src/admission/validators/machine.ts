@@ -454,8 +454,37 @@ function judgeRelabel(request: AdmissionRequest, context: ValidationContext): De
   });
 }
 
+/**
+ * The annotation `clusterctl move` puts on every object it deletes from the source cluster once the target holds it
+ * (clusterctl api/v1alpha3 DeleteForMoveAnnotation, "to help any validation webhook" tell such a DELETE apart).
+ */
+const DELETE_FOR_MOVE_ANNOTATION = 'clusterctl.cluster.x-k8s.io/delete-for-move';
+
+/**
+ * A Machine DELETE that `clusterctl move` makes in the source cluster: it pauses the Cluster (spec.paused), creates the
+ * objects in the target, then per object adds the delete-for-move annotation, strips the finalizers and deletes it
+ * (mover.go move, deleteSourceObject). With no finalizer the Machine is gone at once and the Machine controller never
+ * runs its deletion (nor would it, the Cluster paused): no drain, no infrastructure machine deleted, no node removed;
+ * the target cluster manages them now. The annotation alone is anyone's write, so all three must hold: the annotation,
+ * no finalizer left, and the Machine's Cluster, as a fresh view shows it, paused. A Machine that keeps a finalizer is
+ * deleted for real once its Cluster is resumed, and is judged as such.
+ */
+function deletedForMove(request: AdmissionRequest, context: ValidationContext): boolean {
+  const meta = metaOf(request.oldObject);
+  if (meta === undefined || meta.annotations[DELETE_FOR_MOVE_ANNOTATION] === undefined) return false;
+  const finalizers = field(request.oldObject, 'metadata', 'finalizers');
+  if (Array.isArray(finalizers) && finalizers.length > 0) return false;
+  const record = transformMachine(request.oldObject);
+  if (record === undefined || record.clusterName === '') return false;
+  // A stale view may still show a Cluster paused that has been resumed since: judged as any removal then.
+  if (staleReads(context, ['clusterApiCluster']).length > 0) return false;
+  return context.snapshot.clusterApiCluster(request.namespace, record.clusterName)?.paused === true;
+}
+
 /** The Machine's DELETE: its own node's removal, then the drains it ends. */
 function judgeMachineDeleteAndDrains(request: AdmissionRequest, context: ValidationContext): Decision {
+  // clusterctl move takes the Machine object only: its node stays, and so does every drain under way.
+  if (deletedForMove(request, context)) return allowed();
   const own = judgeMachineDelete(request, context);
   if (!own.allowed) return own;
   const others = judgeControlPlaneLeaving(request, context);
