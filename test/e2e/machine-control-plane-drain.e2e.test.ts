@@ -1,8 +1,9 @@
 // Cluster API drains no Machine's node once no other control-plane Machine of its Cluster is active, nor while the
 // Cluster's KubeadmControlPlane is being deleted; Longhorn's block-for-eviction then holds nothing. Through the real
 // API server and kubectl: the DELETE of a control-plane Machine whose node holds a volume's only copy passes with the
-// drain warning while another control-plane Machine is active, and is refused once that one is being deleted; a
-// worker's is refused once the KubeadmControlPlane is being deleted.
+// drain warning while another control-plane Machine is active, and is refused once that one is being deleted; the
+// KubeadmControlPlane's DELETE is refused for that copy (it deletes its Machines undrained) until the node is skipped;
+// a worker's is refused once the KubeadmControlPlane is being deleted.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { kubectl } from '../harness/cluster.ts';
 import {
@@ -117,7 +118,17 @@ describe('Cluster API deletes undrained for the control plane, under block-for-e
   it("refuses a worker's last copy once the KubeadmControlPlane is being deleted", async () => {
     // cp-0 stays active: the worker's node is drained, the instance manager's budget holds the drain.
     await eventually(() => remove('w-0'), (r) => r.code === 0 && r.stderr.includes(HELD));
-    await must(kubectl(['delete', 'kubeadmcontrolplanes.controlplane.cluster.x-k8s.io', 'kcp', '-n', NS, '--wait=false']), 'delete the KubeadmControlPlane');
+    // The KubeadmControlPlane's DELETE removes cp-0 undrained (reconcileDelete), the only copy on its node with it:
+    // refused until that node is skipped.
+    const kcp = ['kubeadmcontrolplanes.controlplane.cluster.x-k8s.io', 'kcp', '-n', NS];
+    const kcpRefused = await kubectl(['delete', ...kcp, '--dry-run=server']);
+    expect(flat(kcpRefused.stderr)).toContain(`deletion of KubeadmControlPlane ${NS}/kcp, which removes Machine cp-0 on node ${CP_NODE}`);
+    await must(
+      kubectl(['annotate', 'node', CP_NODE, '--overwrite', 'volume-guard.io/skip=*', 'volume-guard.io/skip-reason=control plane retired', 'volume-guard.io/skip-by=admin']),
+      'skip the control-plane node',
+    );
+    await eventually(() => kubectl(['delete', ...kcp, '--dry-run=server']), (r) => r.code === 0);
+    await must(kubectl(['delete', ...kcp, '--wait=false']), 'delete the KubeadmControlPlane');
     const refused = await eventually(() => remove('w-0'), (r) => r.code !== 0 && flat(r.stderr).includes('is being deleted'));
     expect(flat(refused.stderr)).toContain(`KubeadmControlPlane ${NS}/kcp of Cluster ${NS}/c1 is being deleted`);
     expect(refused.stderr).toContain('longhorn-system/mcp-worker');

@@ -126,7 +126,11 @@ describe('upgrade controllers: what really rolls', () => {
     await createMachineDeployment('uc-deleting');
     await must(kubectl(['patch', 'md', 'uc-deleting', '-n', NS, '--type=merge', '-p', '{"metadata":{"finalizers":["machinedeployment.cluster.x-k8s.io"]}}']), 'finalizer');
     await eventually(() => patchMd('uc-deleting', NEW_VERSION), (r) => r.stderr.includes('uc-single'));
-    await must(kubectl(['delete', 'md', 'uc-deleting', '-n', NS, '--wait=false']), 'delete');
+    // Its DELETE removes its Machine and the node's only copy with it: let through by the node's skip, then taken off.
+    const skip = ['volume-guard.io/skip=*', 'volume-guard.io/skip-reason=retiring uc-deleting', 'volume-guard.io/skip-by=admin'];
+    await must(kubectl(['annotate', 'node', NODE, '--overwrite', ...skip]), 'skip the node');
+    await eventually(() => kubectl(['delete', 'md', 'uc-deleting', '-n', NS, '--wait=false']), (r) => r.code === 0);
+    await must(kubectl(['annotate', 'node', NODE, 'volume-guard.io/skip-', 'volume-guard.io/skip-reason-', 'volume-guard.io/skip-by-']), 'unskip the node');
     const changed = await patchMd('uc-deleting', NEW_VERSION);
     expect(changed.stderr).not.toContain('denied');
     expect(changed.code).toBe(0);

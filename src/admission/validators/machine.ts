@@ -31,6 +31,7 @@ import {
   EXCLUDE_NODE_DRAINING_ANNOTATION,
   LONGHORN_COMPONENT_LABEL,
   LONGHORN_INSTANCE_MANAGER,
+  MACHINE_CLUSTER_LABEL,
   transformMachine,
   transformMachineDrainRule,
 } from '../../cluster/transforms.ts';
@@ -141,6 +142,8 @@ const machineDeclaration = (config: Config): WebhookDeclaration => ({
     // (and a Cluster's labels changed, read by the rules' clusterSelector: UPDATE)
     { apiGroups: [GROUP], apiVersions: ['*'], resources: ['clusters'], operations: ['UPDATE', 'DELETE'], scope: 'Namespaced' },
     { apiGroups: [CONTROL_PLANE_GROUP], apiVersions: ['*'], resources: ['kubeadmcontrolplanes'], operations: ['DELETE'], scope: 'Namespaced' },
+    // A MachineDeployment's or MachineSet's DELETE removes every Machine it holds (its finalizer's ordered cleanup).
+    { apiGroups: [GROUP], apiVersions: ['*'], resources: ['machinedeployments', 'machinesets'], operations: ['DELETE'], scope: 'Namespaced' },
     // Cluster API's drain reads its namespace's MachineDrainRules at every pass: a write may make it skip Longhorn.
     { apiGroups: [GROUP], apiVersions: ['*'], resources: ['machinedrainrules'], operations: ['CREATE', 'UPDATE', 'DELETE'], scope: 'Namespaced' },
     // ... and the pods' drain label: only UPDATEs changing it are sent (DRAIN_LABEL_CEL).
@@ -356,21 +359,88 @@ function judgeDrainsEnded(context: ValidationContext, input: { readonly scope: D
   return overrides.length > 0 ? { ...result, overrides } : result;
 }
 
+/** The owners whose DELETE removes every Machine they hold, by the resource deleted. */
+const MACHINE_OWNERS = { machinedeployments: 'MachineDeployment', machinesets: 'MachineSet', kubeadmcontrolplanes: 'KubeadmControlPlane' } as const;
+
 /**
- * The DELETE of a Cluster, or of a KubeadmControlPlane: once it is being deleted, Cluster API drains none of the
- * Cluster's Machines (errClusterIsBeingDeleted, errControlPlaneIsBeingDeleted), those already draining included.
+ * The DELETE of a Cluster, KubeadmControlPlane, MachineDeployment or MachineSet. Once a Cluster or KubeadmControlPlane is
+ * being deleted, Cluster API drains none of the Cluster's Machines (errClusterIsBeingDeleted,
+ * errControlPlaneIsBeingDeleted), those already draining included. A KubeadmControlPlane, MachineDeployment or
+ * MachineSet being deleted also removes every Machine it holds (judgeOwnedMachinesRemoval). clusterctl move's DELETE,
+ * and a second DELETE of an object already being deleted, pass.
  */
 function judgeOwnerDelete(request: AdmissionRequest, context: ValidationContext): Decision {
   if (stringField(request.oldObject, 'metadata', 'deletionTimestamp') !== '') return allowed();
+  if (deletedForMove(request, context)) return allowed();
   const name = request.name || stringField(request.oldObject, 'metadata', 'name');
   const ref = `${request.namespace}/${name}`;
-  const cluster = request.resource.resource === 'clusters';
-  return judgeDrainsEnded(context, {
-    scope: { namespace: request.namespace },
-    change: cluster ? { clusterDeleted: ref } : { controlPlaneDeleted: ref },
-    what: `deletion of ${cluster ? 'Cluster' : 'KubeadmControlPlane'} ${ref}`,
-    again: `delete ${cluster ? 'Cluster' : 'KubeadmControlPlane'} ${ref} again`,
-  });
+  const resource = request.resource.resource;
+  const owner = resource in MACHINE_OWNERS ? MACHINE_OWNERS[resource as keyof typeof MACHINE_OWNERS] : undefined;
+  const what = `deletion of ${owner ?? 'Cluster'} ${ref}`;
+  const again = `delete ${owner ?? 'Cluster'} ${ref} again`;
+  const ended =
+    owner === undefined || owner === 'KubeadmControlPlane'
+      ? judgeDrainsEnded(context, { scope: { namespace: request.namespace }, change: owner === undefined ? { clusterDeleted: ref } : { controlPlaneDeleted: ref }, what, again })
+      : allowed();
+  if (!ended.allowed || owner === undefined) return ended;
+  const removed = judgeOwnedMachinesRemoval(context, { owner, namespace: request.namespace, name, what, again });
+  return removed.allowed ? bothAllowed(removed, ended) : removed;
+}
+
+/**
+ * The removal of every Machine a KubeadmControlPlane, MachineDeployment or MachineSet being deleted holds, each with
+ * its node and disks, as a scale to zero removes them: the MachineDeployment's and MachineSet's finalizers make their
+ * controllers delete their MachineSets and Machines whatever the propagation policy (MachineDeploymentFinalizer,
+ * "ordered cleanup"), each Machine drained as any; KubeadmControlPlane's reconcileDelete, once the Cluster's other
+ * Machines are gone, removes its pre-terminate hook and deletes its Machines at once, undrained. The deletion cannot be
+ * taken back, so refusing the Machine DELETEs that follow would only leave it stuck half way (a control plane past its
+ * etcd quorum): it is judged here. The first refusal in full, every other Machine whose node holds data at risk named
+ * after it; the overrides the Machine DELETEs would read (the node's skip, a KubeadmControlPlane's stored one).
+ */
+function judgeOwnedMachinesRemoval(
+  context: ValidationContext,
+  input: { readonly owner: (typeof MACHINE_OWNERS)[keyof typeof MACHINE_OWNERS]; readonly namespace: string; readonly name: string; readonly what: string; readonly again: string },
+): Decision {
+  const { owner, namespace, name } = input;
+  const stale = staleModelDecision(context, input.what, [], ['machine']);
+  if (stale) return stale;
+  // A Machine without status.nodeRef yet drains and deletes the Node its providerID names, as at its own DELETE.
+  const machines = context.snapshot
+    .machinesOf(namespace, owner, name)
+    .filter((machine) => !machine.deleting)
+    .map((machine) => (machine.nodeName === '' && machine.providerID !== undefined ? { ...machine, nodeName: nodeOfProviderID(context, machine.providerID) } : machine))
+    .filter((machine) => machine.nodeName !== '');
+  const removedNodes = new Set(machines.map((machine) => machine.nodeName));
+  const undrained: DrainCutShort | undefined =
+    owner === 'KubeadmControlPlane' ? { undrained: `KubeadmControlPlane ${namespace}/${name} is being deleted: it deletes its Machines without draining their nodes` } : undefined;
+  const passed: Decision[] = [];
+  const alsoAtRisk: OtherAtRisk[] = [];
+  let refusal: Decision | undefined;
+  let refusedNode = '';
+  for (const machine of machines) {
+    // Once allowed, the Machine DELETEs its controller then sends were judged here.
+    context.removing({ kind: 'machine', namespace, name: machine.name, node: machine.nodeName });
+    const others = new Set([...removedNodes].filter((node) => node !== machine.nodeName));
+    const drainCutShort = undrained ?? drainCutShortFor(context, machine);
+    const decision = judgeNodeRemoval(context, {
+      node: machine.nodeName,
+      leavingWith: { nodes: others, atMost: others.size },
+      action: `${input.what}, which removes Machine ${machine.name} on node ${machine.nodeName}`,
+      plan: 'machine-delete',
+      ...(drainCutShort ? { drainCutShort } : {}),
+      overrides: { node: () => nodeSkip(context, machine.nodeName), 'machine-owner': () => rolloutOwnerSkip(ownerSkipReading(context), machine, DELETING_OWNERS) },
+      overrideHint: annotateHint('node', machine.nodeName),
+      how: `Cluster API deletes every Machine of the ${owner}.`,
+      again: input.again,
+    });
+    if (decision.allowed) passed.push(decision);
+    else if (refusal === undefined) [refusal, refusedNode] = [decision, machine.nodeName];
+    else alsoAtRisk.push({ machine: machine.name, node: machine.nodeName, checks: decision.deniedChecks ?? [] });
+  }
+  if (refusal) return withOthersAtRisk(refusal, alsoAtRisk, refusedNode);
+  const result = { ...allowed([...new Set(passed.flatMap((decision) => decision.warnings ?? []))]), ...combinedOverrideAudit(passed) };
+  const overrides = [...new Set(passed.flatMap((decision) => decision.overrides ?? []))];
+  return overrides.length > 0 ? { ...result, overrides } : result;
 }
 
 /**
@@ -461,24 +531,35 @@ function judgeRelabel(request: AdmissionRequest, context: ValidationContext): De
 const DELETE_FOR_MOVE_ANNOTATION = 'clusterctl.cluster.x-k8s.io/delete-for-move';
 
 /**
- * A Machine DELETE that `clusterctl move` makes in the source cluster: it pauses the Cluster (spec.paused), creates the
- * objects in the target, then per object adds the delete-for-move annotation, strips the finalizers and deletes it
- * (mover.go move, deleteSourceObject). With no finalizer the Machine is gone at once and the Machine controller never
- * runs its deletion (nor would it, the Cluster paused): no drain, no infrastructure machine deleted, no node removed;
- * the target cluster manages them now. The annotation alone is anyone's write, so all three must hold: the annotation,
- * no finalizer left, and the Machine's Cluster, as a fresh view shows it, paused. A Machine that keeps a finalizer is
- * deleted for real once its Cluster is resumed, and is judged as such.
+ * A DELETE that `clusterctl move` makes in the source cluster (a Machine's, a MachineSet's, a MachineDeployment's, a
+ * KubeadmControlPlane's, the Cluster's): it pauses the Cluster (spec.paused), creates the objects in the target, then
+ * per object adds the delete-for-move annotation, strips the finalizers and deletes it (mover.go move,
+ * deleteSourceObject). With no finalizer the object is gone at once and no controller runs its deletion (nor would
+ * one, the Cluster paused): no drain, no Machine or infrastructure machine deleted, no node removed; the target
+ * cluster manages them now. The annotation alone is anyone's write, so all three must hold: the annotation, no
+ * finalizer left, and the Cluster paused (the Cluster under review as its stored object says; else the object's
+ * Cluster, `spec.clusterName` or its `cluster.x-k8s.io/cluster-name` label, as a fresh view of the Clusters shows).
+ * An object that keeps a finalizer is deleted for real once its Cluster is resumed, and is judged as such.
  */
 function deletedForMove(request: AdmissionRequest, context: ValidationContext): boolean {
   const meta = metaOf(request.oldObject);
   if (meta === undefined || meta.annotations[DELETE_FOR_MOVE_ANNOTATION] === undefined) return false;
   const finalizers = field(request.oldObject, 'metadata', 'finalizers');
   if (Array.isArray(finalizers) && finalizers.length > 0) return false;
-  const record = transformMachine(request.oldObject);
-  if (record === undefined || record.clusterName === '') return false;
+  if (request.resource.resource === 'clusters') return field(request.oldObject, 'spec', 'paused') === true;
+  const clusterName = stringField(request.oldObject, 'spec', 'clusterName') || (meta.labels[MACHINE_CLUSTER_LABEL] ?? '');
+  if (clusterName === '') return false;
   // A stale view may still show a Cluster paused that has been resumed since: judged as any removal then.
   if (staleReads(context, ['clusterApiCluster']).length > 0) return false;
-  return context.snapshot.clusterApiCluster(request.namespace, record.clusterName)?.paused === true;
+  return context.snapshot.clusterApiCluster(request.namespace, clusterName)?.paused === true;
+}
+
+/** Two answers allowing one request, as one: the first's, with the second's warnings and honored overrides added. */
+function bothAllowed(first: Decision, second: Decision): Decision {
+  if ((second.warnings ?? []).length === 0 && second.honored === undefined) return first;
+  const warnings = [...new Set([...(first.warnings ?? []), ...(second.warnings ?? [])])];
+  const overrides = [...new Set([...(first.overrides ?? []), ...(second.overrides ?? [])])];
+  return { ...first, ...allowed(warnings), ...combinedOverrideAudit([first, second]), ...(overrides.length > 0 ? { overrides } : {}) };
 }
 
 /** The Machine's DELETE: its own node's removal, then the drains it ends. */
@@ -488,11 +569,7 @@ function judgeMachineDeleteAndDrains(request: AdmissionRequest, context: Validat
   const own = judgeMachineDelete(request, context);
   if (!own.allowed) return own;
   const others = judgeControlPlaneLeaving(request, context);
-  if (!others.allowed) return others;
-  if ((others.warnings ?? []).length === 0 && others.honored === undefined) return own;
-  const warnings = [...new Set([...(own.warnings ?? []), ...(others.warnings ?? [])])];
-  const overrides = [...new Set([...(own.overrides ?? []), ...(others.overrides ?? [])])];
-  return { ...own, ...allowed(warnings), ...combinedOverrideAudit([own, others]), ...(overrides.length > 0 ? { overrides } : {}) };
+  return others.allowed ? bothAllowed(own, others) : others;
 }
 
 function judgeMachineDelete(request: AdmissionRequest, context: ValidationContext): Decision {
@@ -803,7 +880,7 @@ export function machineValidator(config: Config): Validator {
       if (!groups.includes(request.kind.group) && !groups.includes(request.resource.group)) return allowed();
       if (request.operation === 'DELETE' && request.resource.resource === 'machines') return judgeMachineDeleteAndDrains(request, context);
       if (request.resource.resource === 'machinedrainrules') return judgeDrainRuleWrite(request, context);
-      if (request.operation === 'DELETE' && (request.resource.resource === 'clusters' || request.resource.resource === 'kubeadmcontrolplanes')) {
+      if (request.operation === 'DELETE' && ['clusters', 'kubeadmcontrolplanes', 'machinedeployments', 'machinesets'].includes(request.resource.resource)) {
         return judgeOwnerDelete(request, context);
       }
       if (request.operation === 'UPDATE' && request.resource.resource === 'machines') return judgeDrainCut(request, context);
