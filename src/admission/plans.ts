@@ -431,7 +431,7 @@ export const PLANS = {
   }),
   'machine-delete': plan<NodeTarget>()({
     webhook: 'machine',
-    requests: 'Cluster API Machine DELETE, or an UPDATE of one being deleted cutting its drain short (exclude-node-draining added, a node drain timeout set, labels making a Skip MachineDrainRule apply); a MachineDeployment, MachineSet or KubeadmControlPlane DELETE (each node of its Machines); a Cluster, KubeadmControlPlane or last active control-plane Machine DELETE, or a MachineDrainRule write or a pod, Cluster or Namespace label change, ending the drain of Machines being deleted',
+    requests: 'Cluster API Machine DELETE, or an UPDATE of one being deleted cutting its drain short (exclude-node-draining added, a node drain timeout set, labels making a Skip MachineDrainRule apply); a MachineDeployment, MachineSet, KubeadmControlPlane or Cluster DELETE (each node of its Machines); a Cluster, KubeadmControlPlane or last active control-plane Machine DELETE, or a MachineDrainRule write or a pod, Cluster or Namespace label change, ending the drain of Machines being deleted',
     scope: 'node',
     checks: NODE_CHECKS,
     // The node's skip, then the owner's (its rollout or scale-down accepted with it), then Harvester's drains.

@@ -260,6 +260,10 @@ function machineOwnerKeysOf(machine: MachineRecord): readonly string[] {
 }
 
 /** `namespace/cluster` of a control-plane Machine (MACHINE_CONTROL_PLANE_ROLE_LABEL); none for the others. */
+function clusterKeyOf(machine: MachineRecord): IndexKeys {
+  return machine.clusterName !== '' ? `${machine.namespace}/${machine.clusterName}` : NO_KEYS;
+}
+
 function controlPlaneClusterKeyOf(machine: MachineRecord): IndexKeys {
   return machine.clusterName !== '' && machine.labels[MACHINE_CONTROL_PLANE_ROLE_LABEL] !== undefined ? `${machine.namespace}/${machine.clusterName}` : NO_KEYS;
 }
@@ -424,6 +428,7 @@ export class ClusterModel implements ModelSink, ClusterSnapshot, RemovalRecorder
   readonly #namespacesByOwnerKind = new MultiIndex<NamespaceRecord>('namespace.byOwnerKind', ownerTypeKeysOf);
   readonly #machinesByOwner = new MultiIndex<MachineRecord>('machine.byOwner', machineOwnerKeysOf);
   readonly #controlPlaneMachinesByCluster = new MultiIndex<MachineRecord>('machine.controlPlaneByCluster', controlPlaneClusterKeyOf);
+  readonly #machinesByCluster = new MultiIndex<MachineRecord>('machine.byCluster', clusterKeyOf);
   readonly #drainRulesByNamespace = new MultiIndex<MachineDrainRuleRecord>('machineDrainRule.byNamespace', (rule) => rule.namespace);
 
   readonly #indexes: Indexes = {
@@ -439,7 +444,7 @@ export class ClusterModel implements ModelSink, ClusterSnapshot, RemovalRecorder
     pod: [this.#podsByClaim, this.#podsByNode, this.#inlineDataPodsByNode, this.#podsLandingAnywhereByNode, this.#upgradeJobPodsByNode],
     statefulSet: [this.#statefulSetsByRelease, this.#statefulSetsByOwner, this.#statefulSetsByOwnerKind],
     namespace: [this.#namespacesByOwner, this.#namespacesByOwnerKind, this.#namespacesByHelmRelease],
-    machine: [this.#machinesByOwner, this.#controlPlaneMachinesByCluster],
+    machine: [this.#machinesByOwner, this.#controlPlaneMachinesByCluster, this.#machinesByCluster],
     machineDrainRule: [this.#drainRulesByNamespace],
     clusterApiCluster: [],
     machineDeployment: [],
@@ -1431,6 +1436,10 @@ export class ClusterModel implements ModelSink, ClusterSnapshot, RemovalRecorder
 
   controlPlaneMachinesOf(namespace: string, cluster: string): readonly MachineRecord[] {
     return this.#controlPlaneMachinesByCluster.get(`${namespace}/${cluster}`);
+  }
+
+  machinesOfCluster(namespace: string, cluster: string): readonly MachineRecord[] {
+    return this.#machinesByCluster.get(`${namespace}/${cluster}`);
   }
 
   machineDrainRulesIn(namespace: string): readonly MachineDrainRuleRecord[] {

@@ -272,6 +272,8 @@ export interface ClusterSnapshot {
   machinesOf(namespace: string, owner: 'MachineSet' | 'MachineDeployment' | 'KubeadmControlPlane', name: string): readonly MachineRecord[];
   /** The Cluster's control-plane Machines (label `cluster.x-k8s.io/control-plane`), those being deleted included. */
   controlPlaneMachinesOf(namespace: string, cluster: string): readonly MachineRecord[];
+  /** Every Machine of the Cluster (`spec.clusterName`, else label `cluster.x-k8s.io/cluster-name`), those being deleted included. */
+  machinesOfCluster(namespace: string, cluster: string): readonly MachineRecord[];
   /** Cluster API MachineDrainRules of the namespace (they apply to its Machines only). */
   machineDrainRulesIn(namespace: string): readonly MachineDrainRuleRecord[];
   /** A Cluster API Cluster. */

@@ -109,8 +109,12 @@ describe('requests ending the held drain of a Machine being deleted, under block
   });
 
   it('refuses the DELETEs of the control-plane Machine, the KubeadmControlPlane and the Cluster while the drain holds', async () => {
-    // Nothing drains yet: all three pass.
-    for (const [resource, name] of ENDING) await eventually(() => dryRunDelete(resource, name), (r) => r.code === 0);
+    // Nothing drains yet: the control-plane Machine's and the KubeadmControlPlane's DELETEs pass. The Cluster's would
+    // remove w-0 undrained (its controller deletes every Machine; errClusterIsBeingDeleted), the only copy on its node
+    // with it: refused for that already.
+    for (const [resource, name] of ENDING.slice(0, 2)) await eventually(() => dryRunDelete(resource, name), (r) => r.code === 0);
+    const cluster = await eventually(() => dryRunDelete('clusters.cluster.x-k8s.io', 'c1'), (r) => r.code !== 0);
+    expect(flat(cluster.stderr)).toContain(`deletion of Cluster ${NS}/c1, which removes Machine w-0 on node ${WORKER_NODE}`);
     // The worker's DELETE passes, held by the instance manager's budget; its finalizer keeps it being deleted.
     await eventually(() => dryRunDelete('machines.cluster.x-k8s.io', 'w-0'), (r) => r.code === 0 && r.stderr.includes(HELD));
     await must(kubectl(['delete', 'machines.cluster.x-k8s.io', 'w-0', '-n', NS, '--wait=false']), 'delete Machine w-0');

@@ -66,6 +66,7 @@ export const EMPTY_SNAPSHOT: ClusterSnapshot = {
   machineRemovalAdmitted: () => false,
   machinesOf: () => none,
   controlPlaneMachinesOf: () => none,
+  machinesOfCluster: () => none,
   machineDrainRulesIn: () => none,
   clusterApiCluster: () => undefined,
   machineOwner: () => undefined,

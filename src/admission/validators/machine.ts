@@ -365,9 +365,9 @@ const MACHINE_OWNERS = { machinedeployments: 'MachineDeployment', machinesets: '
 /**
  * The DELETE of a Cluster, KubeadmControlPlane, MachineDeployment or MachineSet. Once a Cluster or KubeadmControlPlane is
  * being deleted, Cluster API drains none of the Cluster's Machines (errClusterIsBeingDeleted,
- * errControlPlaneIsBeingDeleted), those already draining included. A KubeadmControlPlane, MachineDeployment or
- * MachineSet being deleted also removes every Machine it holds (judgeOwnedMachinesRemoval). clusterctl move's DELETE,
- * and a second DELETE of an object already being deleted, pass.
+ * errControlPlaneIsBeingDeleted), those already draining included. Each of them being deleted also removes every
+ * Machine it holds (judgeOwnedMachinesRemoval). clusterctl move's DELETE, and a second DELETE of an object already
+ * being deleted, pass.
  */
 function judgeOwnerDelete(request: AdmissionRequest, context: ValidationContext): Decision {
   if (stringField(request.oldObject, 'metadata', 'deletionTimestamp') !== '') return allowed();
@@ -382,37 +382,48 @@ function judgeOwnerDelete(request: AdmissionRequest, context: ValidationContext)
     owner === undefined || owner === 'KubeadmControlPlane'
       ? judgeDrainsEnded(context, { scope: { namespace: request.namespace }, change: owner === undefined ? { clusterDeleted: ref } : { controlPlaneDeleted: ref }, what, again })
       : allowed();
-  if (!ended.allowed || owner === undefined) return ended;
-  const removed = judgeOwnedMachinesRemoval(context, { owner, namespace: request.namespace, name, what, again });
+  if (!ended.allowed) return ended;
+  const removed = judgeOwnedMachinesRemoval(context, { owner: owner ?? 'Cluster', namespace: request.namespace, name, what, again });
   return removed.allowed ? bothAllowed(removed, ended) : removed;
 }
 
 /**
- * The removal of every Machine a KubeadmControlPlane, MachineDeployment or MachineSet being deleted holds, each with
- * its node and disks, as a scale to zero removes them: the MachineDeployment's and MachineSet's finalizers make their
- * controllers delete their MachineSets and Machines whatever the propagation policy (MachineDeploymentFinalizer,
+ * The removal of every Machine a KubeadmControlPlane, MachineDeployment, MachineSet or Cluster being deleted holds, each
+ * with its node and disks, as a scale to zero removes them: the MachineDeployment's and MachineSet's finalizers make
+ * their controllers delete their MachineSets and Machines whatever the propagation policy (MachineDeploymentFinalizer,
  * "ordered cleanup"), each Machine drained as any; KubeadmControlPlane's reconcileDelete, once the Cluster's other
- * Machines are gone, removes its pre-terminate hook and deletes its Machines at once, undrained. The deletion cannot be
+ * Machines are gone, removes its pre-terminate hook and deletes its Machines at once, undrained; a Cluster's
+ * reconcileDelete deletes its MachineDeployments, MachineSets and worker Machines, then its control plane, and the
+ * Machine controller drains none of them (errClusterIsBeingDeleted). The deletion cannot be
  * taken back, so refusing the Machine DELETEs that follow would only leave it stuck half way (a control plane past its
  * etcd quorum): it is judged here. The first refusal in full, every other Machine whose node holds data at risk named
  * after it; the overrides the Machine DELETEs would read (the node's skip, a KubeadmControlPlane's stored one).
  */
 function judgeOwnedMachinesRemoval(
   context: ValidationContext,
-  input: { readonly owner: (typeof MACHINE_OWNERS)[keyof typeof MACHINE_OWNERS]; readonly namespace: string; readonly name: string; readonly what: string; readonly again: string },
+  input: {
+    readonly owner: (typeof MACHINE_OWNERS)[keyof typeof MACHINE_OWNERS] | 'Cluster';
+    readonly namespace: string;
+    readonly name: string;
+    readonly what: string;
+    readonly again: string;
+  },
 ): Decision {
   const { owner, namespace, name } = input;
   const stale = staleModelDecision(context, input.what, [], ['machine']);
   if (stale) return stale;
   // A Machine without status.nodeRef yet drains and deletes the Node its providerID names, as at its own DELETE.
-  const machines = context.snapshot
-    .machinesOf(namespace, owner, name)
+  const machines = (owner === 'Cluster' ? context.snapshot.machinesOfCluster(namespace, name) : context.snapshot.machinesOf(namespace, owner, name))
     .filter((machine) => !machine.deleting)
     .map((machine) => (machine.nodeName === '' && machine.providerID !== undefined ? { ...machine, nodeName: nodeOfProviderID(context, machine.providerID) } : machine))
     .filter((machine) => machine.nodeName !== '');
   const removedNodes = new Set(machines.map((machine) => machine.nodeName));
   const undrained: DrainCutShort | undefined =
-    owner === 'KubeadmControlPlane' ? { undrained: `KubeadmControlPlane ${namespace}/${name} is being deleted: it deletes its Machines without draining their nodes` } : undefined;
+    owner === 'KubeadmControlPlane'
+      ? { undrained: `KubeadmControlPlane ${namespace}/${name} is being deleted: it deletes its Machines without draining their nodes` }
+      : owner === 'Cluster'
+        ? { undrained: `Cluster ${namespace}/${name} is being deleted: Cluster API deletes its Machines without draining their nodes` }
+        : undefined;
   const passed: Decision[] = [];
   const alsoAtRisk: OtherAtRisk[] = [];
   let refusal: Decision | undefined;

@@ -7,7 +7,10 @@
 // owner's DELETE through and refused the Machine DELETEs that followed one by one: the owner stayed Terminating for
 // good with part of its Machines gone (a control plane past its etcd quorum). Now the owner's DELETE is judged as the
 // removal of each of its Machines' nodes, as a scale to zero is; a second DELETE of an owner already being deleted,
-// and clusterctl move's DELETE (annotated delete-for-move, no finalizer, its Cluster paused), pass.
+// and clusterctl move's DELETE (annotated delete-for-move, no finalizer, its Cluster paused), pass. So is a Cluster's:
+// its controller deletes its MachineDeployments, MachineSets and worker Machines, then its control plane
+// (internal/controllers/cluster/cluster_controller.go reconcileDelete), and the Machine controller drains none of them
+// (errClusterIsBeingDeleted).
 import { describe, expect, it } from 'vitest';
 import type { AdmissionRequest, Decision } from '../../../src/admission/types.ts';
 import type { AdmittedRemoval } from '../../../src/cluster/pending-removals.ts';
@@ -19,8 +22,9 @@ import { context, request } from '../../support/admission.ts';
 import { clusterApiCluster, localPV, machine, node, pod, pvc } from '../../support/fixtures.ts';
 
 const validator = machineValidator(defaultConfig());
-type Owner = 'machinedeployments' | 'machinesets' | 'kubeadmcontrolplanes';
+type Owner = 'machinedeployments' | 'machinesets' | 'kubeadmcontrolplanes' | 'clusters';
 const KIND: Record<Owner, { group: string; kind: string; name: string }> = {
+  clusters: { group: 'cluster.x-k8s.io', kind: 'Cluster', name: 'c1' },
   machinedeployments: { group: 'cluster.x-k8s.io', kind: 'MachineDeployment', name: 'md-0' },
   machinesets: { group: 'cluster.x-k8s.io', kind: 'MachineSet', name: 'md-0-a' },
   kubeadmcontrolplanes: { group: 'controlplane.cluster.x-k8s.io', kind: 'KubeadmControlPlane', name: 'cp' },
@@ -69,7 +73,7 @@ function deleteOwner(owner: Owner, options: { deleting?: boolean; move?: boolean
         ...(options.deleting ? { deletionTimestamp: '2026-12-07T20:00:00Z' } : {}),
         ...(options.move ? { annotations: { 'clusterctl.cluster.x-k8s.io/delete-for-move': '' } } : { finalizers: [`${group}/x`] }),
       },
-      spec: { ...(owner === 'kubeadmcontrolplanes' ? {} : { clusterName: 'c1' }), replicas: 2 },
+      spec: owner === 'clusters' ? (options.move ? { paused: true } : {}) : { ...(owner === 'kubeadmcontrolplanes' ? {} : { clusterName: 'c1' }), replicas: 2 },
     },
   });
 }
@@ -98,6 +102,19 @@ describe('the DELETE of a Machine owner', () => {
     const refused = judge(cluster({ dataOnControlPlane: true }), deleteOwner('kubeadmcontrolplanes'));
     expect(refused.allowed).toBe(false);
     expect(refused.status?.message).toContain('deletion of KubeadmControlPlane capi/cp, which removes Machine cp-1 on node node-1');
+  });
+
+  it("Cluster: judged on every Machine's node, undrained, naming each one at risk", () => {
+    const decision = judge(cluster({ dataOnControlPlane: true }), deleteOwner('clusters'));
+    expect(decision.allowed).toBe(false);
+    const message = decision.status?.message ?? '';
+    expect(message).toContain('deletion of Cluster capi/c1, which removes Machine');
+    expect(message).toContain("risks of data loss on 2 Machines' nodes");
+    expect(message).toMatch(/Other Machines it may remove with data at risk \(1;/);
+    const removals: AdmittedRemoval[] = [];
+    expect(judge(cluster({ clean: true }), deleteOwner('clusters'), removals).allowed).toBe(true);
+    expect(removals.map((removal) => (removal.kind === 'machine' ? removal.name : '')).sort()).toEqual(['cp-1', 'md-0-a-1', 'md-0-a-2']);
+    expect(judge(cluster({ paused: true, dataOnControlPlane: true }), deleteOwner('clusters', { move: true })).allowed).toBe(true);
   });
 
   it('the node skip lets it through', () => {

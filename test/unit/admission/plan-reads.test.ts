@@ -117,6 +117,7 @@ const READS: { readonly [Query in keyof ClusterSnapshot]: readonly ResourceKind[
   machineRemovalAdmitted: [], // volume-guard's own record
   machinesOf: ['machine'],
   controlPlaneMachinesOf: ['machine'],
+  machinesOfCluster: ['machine'],
   machineDrainRulesIn: ['machineDrainRule'],
   clusterApiCluster: ['clusterApiCluster'],
   machineOwner: (_namespace: string, owner: 'MachineDeployment' | 'KubeadmControlPlane') => [owner === 'MachineDeployment' ? 'machineDeployment' : 'kubeadmControlPlane'],
