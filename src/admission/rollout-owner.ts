@@ -149,3 +149,17 @@ export function drainingMachineOwnerSkip(reading: OwnerSkipReading, node: string
   const machine = reading.snapshot.machineRemovingNode(node);
   return machine === undefined ? undefined : rolloutOwnerSkip(reading, machine, DRAINING_OWNERS, node);
 }
+
+/**
+ * The owner's skip an UPDATE of a Machine being deleted makes the drain of its node carry, where it carried none or
+ * another owner's before: its `cluster.x-k8s.io/control-plane-name` or `deployment-name` label now names an owner with
+ * a stored skip. Cluster API writes no label of a Machine being deleted (the MachineSet and KubeadmControlPlane
+ * controllers' syncMachines update only its deletion timeouts then), so such a label stays, and whoever wrote it
+ * chose which admin's skip the drain passes on: the write is an override write (machine.ts). Undefined when the
+ * update carries nothing new.
+ */
+export function skipCarriedByRelabel(reading: OwnerSkipReading, before: MachineRecord, after: MachineRecord, node: string): OverrideSource | undefined {
+  const next = rolloutOwnerSkip(reading, after, DRAINING_OWNERS, node);
+  if (next === undefined) return undefined;
+  return rolloutOwnerSkip(reading, before, DRAINING_OWNERS, node)?.where === next.where ? undefined : next;
+}

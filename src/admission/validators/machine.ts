@@ -36,18 +36,18 @@ import {
   transformMachineDrainRule,
 } from '../../cluster/transforms.ts';
 import type { Config } from '../../config.ts';
-import { skipOnReviewedObject, staleModelDecision, staleReads } from '../context.ts';
+import { describeUser, skipOnReviewedObject, staleModelDecision, staleReads } from '../context.ts';
 import { annotateHint, combinedOverrideAudit, fitOverrideToStored, type StoredAnnotations } from '../decide.ts';
 import { field, metaOf, stringField } from '../objects.ts';
-import { skipFrom, type OverrideSource } from '../overrides.ts';
+import { mayWriteOverrides, skipFrom, whoMayWriteOverrides, type OverrideSource } from '../overrides.ts';
 import { SKIP_BY_KEY, SKIP_KEY, SKIP_REASON_KEY } from '../../override-keys.ts';
-import { MAX_DENIAL_LENGTH, OVERRIDE_HEADING } from '../messages.ts';
-import { allowed, type AdmissionRequest, type Decision, type WebhookDeclaration } from '../types.ts';
+import { MAX_DENIAL_LENGTH, OVERRIDE_HEADING, wrap } from '../messages.ts';
+import { allowed, denied, type AdmissionRequest, type Decision, type WebhookDeclaration } from '../types.ts';
 import type { ValidationContext, Validator } from '../validator.ts';
 import { staleOverride } from '../plan-judge.ts';
 import { PLANS } from '../plans.ts';
 import { celString, celValueOr } from '../rules.ts';
-import { DELETING_OWNERS, ownerSkipReading, rolloutOwnerSkip, rolloutOwnerTarget, SCALING_OWNERS } from '../rollout-owner.ts';
+import { DELETING_OWNERS, ownerSkipReading, rolloutOwnerSkip, rolloutOwnerTarget, SCALING_OWNERS, skipCarriedByRelabel } from '../rollout-owner.ts';
 import { instanceManagerDrainSkip, POD_DRAIN_LABEL, type DrainInputsChange } from './machine-drain-rules.ts';
 import { judgeNodeRemoval, type DrainCutShort } from './node-cordon.ts';
 import { compareText } from '../../text.ts';
@@ -657,19 +657,35 @@ function judgeDrainCut(request: AdmissionRequest, context: ValidationContext): D
   const before = transformMachine(request.oldObject);
   const after = transformMachine(request.object);
   if (before === undefined || after === undefined || !before.deleting || before.nodeName === '') return allowed();
-  const rankRose = DRAIN_CUT_RANK[after.drainCutShort ?? 'none'] > DRAIN_CUT_RANK[before.drainCutShort ?? 'none'];
-  // Its labels changed: a MachineDrainRule whose machine selectors now match it may make the drain skip Longhorn
-  // (machineDrainRuleAppliesToMachine, read at every pass).
-  // Only the rules read the labels: Cluster API counts the active control-plane Machines whatever this one's labels
-  // say, so a control-plane label put on it changes nothing there.
-  const cut = rankRose ? undefined : drainCutShortFor(context, after);
-  const skipBegins = typeof cut === 'object' && 'skipped' in cut && drainCutShortFor(context, before) === undefined;
-  if (!rankRose && !skipBegins) return allowed();
   const node = before.nodeName;
   // No Node left: the Machine controller drains nothing (a node it cannot find is skipped), so cutting the drain short
   // changes nothing; the Machine's DELETE was judged for the data left there. Not said while the nodes are stale.
   if (nodeGone(context, node)) return allowed();
+  // Its owner labels now name a KubeadmControlPlane or MachineDeployment whose skip the drain of its node would carry:
+  // an override write (Cluster API never relabels a Machine being deleted).
+  const carried = skipCarriedByRelabel(ownerSkipReading(context), before, after, node);
   const name = request.name || before.name;
+  if (carried !== undefined && !mayWriteOverrides(request.userInfo, context.config.overrides)) {
+    const who = whoMayWriteOverrides(context.config.overrides);
+    return denied(
+      [
+        ...wrap(
+          `volume-guard: ${describeUser(request.userInfo)} may not relabel Machine ${request.namespace}/${name}, being deleted: ` +
+            `the drain of its node ${node} would carry the ${SKIP_KEY} of ${carried.where.replace(/ \(.*$/, '')} (${carried.checks.join(', ')}).`,
+        ),
+        ...wrap(`Cluster API does not relabel a Machine being deleted; ${who.text}.`),
+      ].join('\n'),
+    );
+  }
+  const written = carried === undefined ? undefined : { 'override-written': `${carried.where} by ${describeUser(request.userInfo)}` };
+  const rankRose = DRAIN_CUT_RANK[after.drainCutShort ?? 'none'] > DRAIN_CUT_RANK[before.drainCutShort ?? 'none'];
+  // Its labels changed: a MachineDrainRule whose machine selectors now match it may make the drain skip Longhorn
+  // (machineDrainRuleAppliesToMachine, read at every pass). Cluster API counts the active control-plane Machines
+  // whatever this one's labels say, so a control-plane label put on it changes nothing there but the owner whose
+  // skip its drain carries (above).
+  const cut = rankRose ? undefined : drainCutShortFor(context, after);
+  const skipBegins = typeof cut === 'object' && 'skipped' in cut && drainCutShortFor(context, before) === undefined;
+  if (!rankRose && !skipBegins) return allowed([], written);
   const drainCutShort = drainCutShortFor(context, after);
   const how = !rankRose ? 'its labels changed' : after.drainCutShort === 'excluded' ? `annotation ${EXCLUDE_NODE_DRAINING_ANNOTATION} added` : 'a node drain timeout set';
   return judgeNodeRemoval(context, {
