@@ -5,6 +5,7 @@
 // - a stored override without `skip-by` (written before volume-guard was installed, or around it) is ignored
 //   with a warning, and one past its `volume-guard.io/skip-until` (RFC 3339) too; so is one whose `skip-by` names a
 //   user the settings could never have allowed (no allowedGroups, not in allowedUsers: unlistedWriter).
+import { arrayAt, objectAt, stringAt } from '../json.ts';
 import { describeUser } from '../kube.ts';
 import { DELETE_KEY, GRANTING_KEYS, OVERRIDE_KEYS, overrideLifecycle, REMOVAL_POLICED_KEYS, REUSE_KEY, SKIP_BY_KEY, SKIP_KEY, SKIP_REASON_KEY } from '../override-keys.ts';
 import type { UserInfo } from './types.ts';
@@ -298,6 +299,40 @@ export function unknownSkipEntries(values: StringMap | undefined): readonly stri
 export function writerStepRecords(next: StringMap | undefined, previous: StringMap | undefined): boolean {
   if (GRANTING_KEYS.some((key) => next?.[key] !== undefined && next[key] !== previous?.[key])) return true;
   return (previous?.[SKIP_BY_KEY] ?? '') !== '';
+}
+
+/** The annotation keys an entry of metadata.managedFields owns (its fieldsV1 `f:metadata` / `f:annotations`). */
+function ownedAnnotations(entry: unknown): readonly string[] {
+  const owned = objectAt(objectAt(objectAt(entry, 'fieldsV1'), 'f:metadata'), 'f:annotations');
+  return owned === undefined ? [] : Object.keys(owned).filter((key) => key.startsWith('f:')).map((key) => key.slice(2));
+}
+
+/** The server-side apply entries of an object's metadata.managedFields, by manager. */
+function applyEntries(object: unknown): readonly { readonly manager: string; readonly owns: readonly string[] }[] {
+  return arrayAt(objectAt(object, 'metadata'), 'managedFields')
+    .filter((entry) => stringAt(entry, 'operation') === 'Apply')
+    .map((entry) => ({ manager: stringAt(entry, 'manager'), owns: ownedAnnotations(entry) }));
+}
+
+/**
+ * The granting override annotations (`skip`, `reuse`, `delete`, `skip-evictions`) this UPDATE makes a server-side
+ * applier own that it did not own before, as `annotation <key>`: an apply owns every field it applies, its value
+ * changed or not, and a field leaves the object only once no manager owns it (structured-merge-diff), so a co-owner
+ * keeps an override in place after its writer's apply drops it. Empty for a CREATE, and for an Update (it takes
+ * ownership only of what it changes, which changedOverrideKeys sees).
+ */
+export function coOwnedGrantingKeys(object: unknown, oldObject: unknown): string[] {
+  if (oldObject === undefined || oldObject === null) return [];
+  const annotations = objectAt(objectAt(object, 'metadata'), 'annotations') ?? {};
+  const before = applyEntries(oldObject);
+  const taken = new Set<string>();
+  for (const entry of applyEntries(object)) {
+    const owned = before.find((old) => old.manager === entry.manager)?.owns ?? [];
+    for (const key of entry.owns) {
+      if (GRANTING_KEYS.includes(key) && annotations[key] !== undefined && !owned.includes(key)) taken.add(`annotation ${key}`);
+    }
+  }
+  return [...taken];
 }
 
 /**

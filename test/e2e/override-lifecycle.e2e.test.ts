@@ -4,7 +4,8 @@
 // volume-guard.io/skip-until is ignored with a warning (removing its expiry or its reason is a policed write), one
 // whose writer was removed is ignored, and a namespace's
 // volume-guard.io/skip (for Helm releases) never waives evictions of its pods: that takes
-// volume-guard.io/skip-evictions.
+// volume-guard.io/skip-evictions. A user who may not write overrides cannot keep one alive by co-owning its keys
+// through server-side apply (identical values), which would leave it in place once its writer's apply drops it.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { kubectl, paths, tempFile, type CommandResult } from '../harness/cluster.ts';
 import { apply, createBoundLocalVolume, createNode, createPod, deleteObjects, ensureNamespace, eventually, must } from '../harness/scenario.ts';
@@ -15,6 +16,8 @@ const POD = 'db-0';
 /** Evictions are judged on a node being drained: this one is unschedulable from its creation (not a cordon). */
 const DRAIN_NODE = 'ol-drain';
 const DRAIN_POD = 'cache-0';
+/** A node whose override an admin writes and drops by server-side apply (a GitOps tool's way). */
+const SSA_NODE = 'ol-ssa';
 
 const iso = (offsetMs: number) => new Date(Date.now() + offsetMs).toISOString().replace(/\.\d+Z$/, 'Z');
 
@@ -49,7 +52,7 @@ describe('override life cycle: writer, expiry, separate namespace keys', () => {
       ['pod', POD, DRAIN_POD, '-n', NS, '--grace-period=0', '--force'],
       ['pvc', '--all', '-n', NS],
       ['pv', 'ol-local-pv', 'ol-drain-pv'],
-      ['node', NODE, DRAIN_NODE],
+      ['node', NODE, DRAIN_NODE, SSA_NODE],
       ['clusterrolebinding', 'ol-alice-node-editor', 'ol-alice-ns-finalizer'],
       ['clusterrole', 'ol-node-editor', 'ol-ns-finalizer'],
     );
@@ -168,5 +171,26 @@ describe('override life cycle: writer, expiry, separate namespace keys', () => {
     );
     const allowed = await eventually(evict, (r) => r.code === 0);
     expect(allowed.code, allowed.stderr).toBe(0);
+  });
+
+  it("refuses a non-writer's server-side apply co-owning an override's keys; the writer's apply dropping them then removes them", async () => {
+    const nodeManifest = async (name: string, annotations: Record<string, string>) =>
+      tempFile(`ol-ssa-${name}-${process.pid}.json`, JSON.stringify({ apiVersion: 'v1', kind: 'Node', metadata: { name: SSA_NODE, annotations } }));
+    const override = { 'volume-guard.io/skip': 'node-local-volume', 'volume-guard.io/skip-reason': 'disk swap, INC-9' };
+    await must(kubectl(['apply', '--server-side', '--field-manager=gitops', '-f', await nodeManifest('admin', override)]), 'admin applies the override');
+    const stored = JSON.parse((await must(kubectl(['get', 'node', SSA_NODE, '-o', 'jsonpath={.metadata.annotations}']), 'get node')).stdout) as Record<string, string>;
+    expect(stored['volume-guard.io/skip-by']).toBe('admin');
+    // alice (a node editor, no override writer) applies the same values under her own field manager.
+    const coOwn = await kubectl(
+      ['apply', '--server-side', '--field-manager=alice', '-f', await nodeManifest('alice', { 'volume-guard.io/skip': 'node-local-volume', 'volume-guard.io/skip-by': 'admin' })],
+      { kubeconfig: paths.kubeconfigUser },
+    );
+    expect(coOwn.code).not.toBe(0);
+    expect(coOwn.stderr).toContain('admission webhook "overrides.volume-guard.io" denied the request');
+    expect(coOwn.stderr.replace(/\s+/g, ' ')).toContain('alice may not take ownership of annotation volume-guard.io/skip');
+    // The admin's tool drops the override from its manifest: nobody else owns it, so it goes.
+    await must(kubectl(['apply', '--server-side', '--field-manager=gitops', '-f', await nodeManifest('dropped', {})]), 'admin drops the override');
+    const after = JSON.parse((await must(kubectl(['get', 'node', SSA_NODE, '-o', 'jsonpath={.metadata.annotations}']), 'get node')).stdout || '{}') as Record<string, string>;
+    expect(after['volume-guard.io/skip']).toBeUndefined();
   });
 });

@@ -13,6 +13,7 @@ import { metaOf } from '../objects.ts';
 import { overrideWriteWarnings, unknownKeyWarnings } from '../override-feedback.ts';
 import {
   changedOverrideKeys,
+  coOwnedGrantingKeys,
   GRANTING_KEYS,
   HARVESTER_SKIP_DETACHED_KEY,
   HARVESTER_UPGRADE_KINDS,
@@ -54,6 +55,20 @@ function changesOverrideKeys(field: 'annotations' | 'labels'): string {
     `${granting}.exists(k, k in object.metadata.${field}))`
   );
 }
+
+/** CEL: the managedFields entry `entry` owns the annotation named by the CEL string `key` (fieldsV1 f:metadata/f:annotations). */
+const ownsAnnotation = (entry: string, key: string): string =>
+  `('f:metadata' in ${entry}.fieldsV1 && 'f:annotations' in ${entry}.fieldsV1['f:metadata'] && ('f:' + ${key}) in ${entry}.fieldsV1['f:metadata']['f:annotations'])`;
+
+/**
+ * CEL: an UPDATE by which a server-side applier comes to own a granting override annotation it did not own before
+ * (coOwnedGrantingKeys), its value unchanged: the co-owner would keep the override in place after its writer's apply
+ * drops it.
+ */
+const CO_OWNS_OVERRIDE =
+  `(oldObject != null && has(object.metadata.managedFields) && object.metadata.managedFields.exists(m, m.operation == 'Apply' && has(m.fieldsV1) && ` +
+  `[${GRANTING_KEYS.map((key) => `'${key}'`).join(', ')}].exists(k, ${ownsAnnotation('m', 'k')} && ` +
+  `!(has(oldObject.metadata.managedFields) && oldObject.metadata.managedFields.exists(o, o.manager == m.manager && o.operation == 'Apply' && has(o.fieldsV1) && ${ownsAnnotation('o', 'k')})))))`;
 
 /** CEL: the request is for one of Harvester's upgrade kinds (whose skipSingleReplicaDetachedVol volume-guard honors). */
 const HARVESTER_UPGRADE_KIND = `(${HARVESTER_UPGRADE_KINDS.map(({ group, kind }) => `(request.kind.group == '${group}' && request.kind.kind == '${kind}')`).join(' || ')})`;
@@ -203,7 +218,7 @@ export function overrideGuardDeclaration(): WebhookDeclaration {
     matchConditions: [
       {
         name: 'writes-override',
-        expression: `${changesOverrideKeys('annotations')} || ${changesOverrideKeys('labels')} || ${SETS_HARVESTER_SKIP}`,
+        expression: `${changesOverrideKeys('annotations')} || ${changesOverrideKeys('labels')} || ${SETS_HARVESTER_SKIP} || ${CO_OWNS_OVERRIDE}`,
       },
     ],
   };
@@ -227,10 +242,25 @@ export function overrideGuardValidator(config: Config): Validator {
       // Only writes that also change one of volume-guard's keys are sent (a webhook that fails closed must not
       // refuse, during an outage, a write it would only have warned about): a typo beside a real key is named.
       const typos = () => unknownKeyWarnings(what, next.annotations, metaOf(request.oldObject)?.annotations);
-      if (changed.length === 0 && !harvester) return allowed(typos());
+      const coOwned = changed.length === 0 && !harvester ? coOwnedGrantingKeys(request.object, request.oldObject) : [];
+      if (changed.length === 0 && !harvester && coOwned.length === 0) return allowed(typos());
       const written = harvester ? [...changed, `annotation ${HARVESTER_SKIP_DETACHED_KEY}`] : changed;
       const writers = context.config.overrides;
       const user = request.userInfo.username;
+      if (coOwned.length > 0) {
+        // Values unchanged: only the ownership is new. An allowed writer may hold it; nobody else may keep it alive.
+        if (mayWriteOverrides(request.userInfo, writers)) return allowed(typos());
+        const who = whoMayWriteOverrides(writers);
+        return denied(
+          [
+            ...wrap(
+              `volume-guard: ${describeUser(request.userInfo)} may not take ownership of ${coOwned.join(', ')} on ${what} by server-side apply: ` +
+                'the override would stay after its writer drops it from their own apply.',
+            ),
+            ...wrap(`Leave ${coOwned.length === 1 ? 'it' : 'them'} out of your applied manifest; ${who.text}.`),
+          ].join('\n'),
+        );
+      }
       if (!mayWriteOverrides(request.userInfo, writers)) {
         const who = whoMayWriteOverrides(writers);
         return denied(
