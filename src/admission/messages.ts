@@ -16,6 +16,7 @@
 // Every piece of advice depends on the situation (a cordon, a drain's eviction, an upgrade object being created or
 // changed, a Helm operation): `Situation` says which, and each check words its consequence and its fix for it.
 import { UNBOUND_TAG } from '../checks/orphan-pvc.ts';
+import { RECYCLE_WITHOUT_RECYCLER_TAG } from '../checks/reclaim.ts';
 import { objectRef, type AffectedObject, type CheckId, type Finding } from '../checks/types.ts';
 import { COPIES_HELD_OFF_TAG, COPIES_NOT_ONLY_CORDONED_TAG } from '../checks/last-replica-on-node.ts';
 import { SALVAGE_SOURCE_TAG } from '../checks/storage-teardown.ts';
@@ -693,6 +694,10 @@ export const CHECK_TEXT: Readonly<Record<CheckId, CheckText>> = {
       if (findings.every((finding) => finding.object.kind === 'Volume')) return `${plural(n, 'Longhorn volume', 'Longhorn volumes')} would be deleted with ${n === 1 ? 'its' : 'their'} data`;
       // Deleted under reclaim Retain (a warning): the data stays on the Released PV.
       if (findings.every((finding) => finding.tags.includes('reclaim-retain'))) return `${plural(n, 'Bound PVC', 'Bound PVCs')} would be deleted; reclaim Retain keeps the data`;
+      // Or under a Recycle no recycler serves: the PV is marked Failed with the data.
+      if (findings.every((finding) => finding.tags.includes('reclaim-retain') || finding.tags.includes(RECYCLE_WITHOUT_RECYCLER_TAG))) {
+        return `${plural(n, 'Bound PVC', 'Bound PVCs')} would be deleted; ${n === 1 ? 'its PV keeps' : 'their PVs keep'} the data`;
+      }
       return `${plural(n, 'Bound PVC', 'Bound PVCs')} would be deleted with the data on ${n === 1 ? 'its volume' : 'their volumes'}`;
     },
     fix: PVC_DELETE_FIX,
@@ -729,6 +734,9 @@ export const CHECK_TEXT: Readonly<Record<CheckId, CheckText>> = {
       if (finding.tags.includes('volume-deleted')) return { fate: 'lost', why: many ? 'Longhorn deletes their replicas' : 'Longhorn deletes its replicas' };
       if (finding.tags.includes('reclaim-retain')) {
         return { fate: 'stranded', why: many ? 'deleted; their data stays on Released PVs, rebound only by hand' : 'deleted; its data stays on a Released PV, rebound only by hand' };
+      }
+      if (finding.tags.includes(RECYCLE_WITHOUT_RECYCLER_TAG)) {
+        return { fate: 'stranded', why: many ? 'deleted; no recycler serves their PVs, which keep the data, Failed' : 'deleted; no recycler serves its PV, which keeps the data, Failed' };
       }
       return { fate: 'lost', why: many ? 'deleted, and the reclaim policy of their PVs destroys the data' : 'deleted, and its PV reclaim policy destroys the data' };
     },

@@ -64,6 +64,7 @@ import { isReuseApproved as reuseApprovedIn, overrideLifecycle, REUSE_KEY, SKIP_
 import { claimObject } from './affected.ts';
 import { stayingOwner } from './owners.ts';
 import { type CapOptions, type CappedFindings, FindingCollector, NO_CAP } from './collect.ts';
+import { effectiveReclaimPolicy } from './reclaim.ts';
 import type { AffectedObject, Check, Finding } from './types.ts';
 import { plural } from '../text.ts';
 
@@ -1019,9 +1020,12 @@ export interface LeftBehindPvc {
   readonly statefulSet?: string;
 }
 
-/** The reclaim policy of the PV a claim is bound to ('' unbound or its PV unseen): what happens to its data. */
+/**
+ * The reclaim policy of the PV a claim is bound to, as the PV controller carries it out ('' unbound or its PV unseen):
+ * what happens to its data (effectiveReclaimPolicy).
+ */
 export function claimReclaimPolicy(snapshot: ClusterSnapshot, claim: PersistentVolumeClaimRecord): string {
-  return claim.volumeName === '' ? '' : (snapshot.persistentVolume(claim.volumeName)?.reclaimPolicy ?? '');
+  return claim.volumeName === '' ? '' : effectiveReclaimPolicy(snapshot.persistentVolume(claim.volumeName));
 }
 
 /**

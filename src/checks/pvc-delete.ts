@@ -25,7 +25,7 @@
 // by hand): nothing is lost, so a drop by an upgrade (dropped-by-upgrade, deleted-with-statefulset) is a warning
 // that says where the data stays and how to reuse or free it, as a GitOps prune of the same claim is not reported
 // at all. Delete and Recycle (and a PV volume-guard does not know) are refused.
-import type { PersistentVolumeClaimRecord, PodRecord, StatefulSetRecord } from '../cluster/records.ts';
+import type { PersistentVolumeClaimRecord, PodRecord, StatefulSetRecord, VolumeSource } from '../cluster/records.ts';
 import { ownerGroup, ownerVersion, RESTORED_BY_VELERO_LABEL, splitOwnerType } from '../cluster/records.ts';
 import type { ClusterSnapshot } from '../cluster/snapshot.ts';
 import type { ManifestStatefulSet, ParsedManifest } from '../helm/manifest.ts';
@@ -37,6 +37,7 @@ import { LONGHORN_CSI_DRIVER } from './last-replica-on-node.ts';
 import { neverHeldData } from './longhorn-health.ts';
 import { claimReclaimPolicy, liveStatefulSetsOfRelease, ordinalRange, replicaCount, sizeAfterHelm } from './orphan-pvc.ts';
 import { stayingOwner } from './owners.ts';
+import { effectiveReclaimPolicy, reclaimKeepsData, RECYCLE_WITHOUT_RECYCLER, RECYCLE_WITHOUT_RECYCLER_TAG, recyclerServes } from './reclaim.ts';
 import { type CapOptions, type CappedFindings, FindingCollector, NO_CAP } from './collect.ts';
 import { isDeleteApproved } from '../override-keys.ts';
 import type { AffectedObject, Finding } from './types.ts';
@@ -79,9 +80,12 @@ export function retainedPvAdvice(volumeName: string): string {
   );
 }
 
-/** How grave a claim's deletion is: critical unless its PV's reclaim policy Retain keeps the data (an unknown PV is critical). */
+/**
+ * How grave a claim's deletion is: critical unless its PV keeps the data (Retain, or a Recycle no recycler serves:
+ * reclaimKeepsData; an unknown PV is critical).
+ */
 function droppedSeverity(reclaimPolicy: string): Finding['severity'] {
-  return reclaimPolicy === 'Retain' ? 'warning' : 'critical';
+  return reclaimKeepsData(reclaimPolicy) ? 'warning' : 'critical';
 }
 
 /** What deleting the claim does to its volume's data, from the PV's reclaim policy. */
@@ -93,6 +97,8 @@ export function reclaimEffect(reclaimPolicy: string): string {
       return 'reclaim policy Retain keeps the data on a Released PV, rebound only by hand';
     case 'Recycle':
       return 'reclaim policy Recycle wipes the data';
+    case RECYCLE_WITHOUT_RECYCLER:
+      return 'reclaim policy Recycle, but no recycler serves this volume (only hostPath and NFS have one): the PV controller marks the PV Failed and the data stays on it';
     default:
       return 'reclaim policy unknown';
   }
@@ -128,6 +134,7 @@ export interface DroppedPvcTarget {
 /** The finding's tags, plus `delete-approved` when the claim carries a counting delete approval at `now`. */
 /** The tag naming a dropped claim's PV reclaim policy (`reclaim-delete`, `reclaim-retain`, `reclaim-unknown`). */
 function reclaimTag(reclaimPolicy: string): string {
+  if (reclaimPolicy === RECYCLE_WITHOUT_RECYCLER) return RECYCLE_WITHOUT_RECYCLER_TAG;
   return `reclaim-${(reclaimPolicy || 'unknown').toLowerCase()}`;
 }
 
@@ -194,7 +201,7 @@ export function collectDroppedPvcs(snapshot: ClusterSnapshot, target: DroppedPvc
       // Kept while an owner stays; owned by two StatefulSets this drops, one finding.
       if (stayingOwner(snapshot, claim, going) !== undefined || deletedWith.has(`${claim.namespace}/${claim.name}`)) continue;
       deletedWith.add(`${claim.namespace}/${claim.name}`);
-      const reclaimPolicy = snapshot.persistentVolume(claim.volumeName)?.reclaimPolicy ?? '';
+      const reclaimPolicy = effectiveReclaimPolicy(snapshot.persistentVolume(claim.volumeName));
       const tags = withApproval(['deleted-with-statefulset', reclaimTag(reclaimPolicy)], claim, now);
       if (!collector.admit(tags)) continue;
       collector.add({
@@ -214,7 +221,7 @@ export function collectDroppedPvcs(snapshot: ClusterSnapshot, target: DroppedPvc
   for (const claim of snapshot.persistentVolumeClaimsAnnotatedForRelease(release.namespace, release.name)) {
     if (claim.deleting || !isBound(claim) || heldByOperator(claim)) continue;
     if (declared.has(`${claim.namespace}/${claim.name}`) || hasLiveKeepPolicy(claim.annotations)) continue;
-    const reclaimPolicy = snapshot.persistentVolume(claim.volumeName)?.reclaimPolicy ?? '';
+    const reclaimPolicy = effectiveReclaimPolicy(snapshot.persistentVolume(claim.volumeName));
     const tags = withApproval(['dropped-by-upgrade', reclaimTag(reclaimPolicy)], claim, now);
     if (!collector.admit(tags)) continue;
     const related: AffectedObject[] = [{ kind: 'PersistentVolume', name: claim.volumeName }];
@@ -241,7 +248,7 @@ export function collectDroppedPvcs(snapshot: ClusterSnapshot, target: DroppedPvc
     if ((manifest.namespaces ?? []).some((declared) => declared.name === namespace.name)) continue;
     for (const claim of snapshot.persistentVolumeClaimsIn(namespace.name)) {
       if (!lostWithNamespace(claim) || deletedWith.has(`${claim.namespace}/${claim.name}`)) continue;
-      const reclaimPolicy = snapshot.persistentVolume(claim.volumeName)?.reclaimPolicy ?? '';
+      const reclaimPolicy = effectiveReclaimPolicy(snapshot.persistentVolume(claim.volumeName));
       const tags = withApproval(['deleted-with-namespace', reclaimTag(reclaimPolicy)], claim, now);
       if (!collector.admit(tags)) continue;
       collector.add({
@@ -396,7 +403,7 @@ function addClaimsDeletedByHooks(snapshot: ClusterSnapshot, target: DroppedPvcTa
     reported.add(key);
     const claim = snapshot.persistentVolumeClaim(hook.namespace, hook.name);
     if (claim === undefined || claim.deleting || !isBound(claim)) continue;
-    const reclaimPolicy = snapshot.persistentVolume(claim.volumeName)?.reclaimPolicy ?? '';
+    const reclaimPolicy = effectiveReclaimPolicy(snapshot.persistentVolume(claim.volumeName));
     const tags = withApproval(['deleted-by-hook', reclaimTag(reclaimPolicy)], claim, target.now);
     if (!collector.admit(tags)) continue;
     collector.add({
@@ -422,6 +429,8 @@ export function shortReclaimEffect(reclaimPolicy: string): string {
       return 'reclaim Retain: data kept on a Released PV';
     case 'Recycle':
       return 'reclaim Recycle: data wiped';
+    case RECYCLE_WITHOUT_RECYCLER:
+      return 'reclaim Recycle, no recycler for it: data kept on a Failed PV';
     default:
       return 'reclaim policy unknown';
   }
@@ -561,7 +570,7 @@ export function reclaimedWith(snapshot: ClusterSnapshot, claim: { readonly names
   const volume = snapshot.persistentVolume(claim.volumeName);
   if (volume === undefined) return '';
   if (volume.claimName !== '' && (volume.claimName !== claim.name || volume.claimNamespace !== claim.namespace)) return '';
-  return volume.reclaimPolicy;
+  return effectiveReclaimPolicy(volume);
 }
 
 /** Delete or Recycle: the reclaim policies that destroy a PV's data once its claim is gone. */
@@ -1058,6 +1067,8 @@ export interface ReclaimChangeTarget {
   readonly dynamicallyProvisioned?: boolean;
   /** A CREATE: the PV is new, created with this policy (none before it). */
   readonly created?: boolean;
+  /** The PV's volume source: under Recycle only a hostPath or NFS one is wiped (recyclerServes). Omitted: not known. */
+  readonly source?: VolumeSource;
 }
 
 /**
@@ -1072,6 +1083,8 @@ export interface ReclaimChangeTarget {
 export function collectReclaimChange(snapshot: ClusterSnapshot, target: ReclaimChangeTarget, cap: CapOptions = NO_CAP): CappedFindings {
   const collector = new FindingCollector(cap);
   if (target.reclaimPolicy !== 'Delete' && target.reclaimPolicy !== 'Recycle') return collector.result();
+  // Recycle on a PV no recycler serves: the PV controller marks it Failed, the data kept (effectiveReclaimPolicy).
+  if (target.reclaimPolicy === 'Recycle' && target.source !== undefined && !recyclerServes(target.source)) return collector.result();
   const named = snapshot.persistentVolumeClaim(target.claimNamespace, target.claimName);
   // A Released PV whose claimRef names a live claim by its uid, that claim asking for this PV: the PV controller
   // binds them again at its next sync ("all is bound") and reclaims nothing, whatever the phase said (how retained

@@ -283,7 +283,7 @@ export function clusterApiLabelValue(name: string): string {
 }
 
 /** How a PersistentVolume keeps its data: node-local kinds lose it when pods move. */
-export type VolumeSource = 'local' | 'hostPath' | 'csi' | 'other';
+export type VolumeSource = 'local' | 'hostPath' | 'nfs' | 'csi' | 'other';
 
 /** core/v1 PersistentVolume. */
 export interface PersistentVolumeRecord {

@@ -236,6 +236,7 @@ export function transformNamespace(raw: unknown): NamespaceRecord | undefined {
 function volumeSourceOf(spec: JsonObject | undefined): VolumeSource {
   if (objectAt(spec, 'local')) return 'local';
   if (objectAt(spec, 'hostPath')) return 'hostPath';
+  if (objectAt(spec, 'nfs')) return 'nfs';
   if (objectAt(spec, 'csi')) return 'csi';
   return 'other';
 }

@@ -39,7 +39,7 @@ import { PLANS, readOverrides } from '../plans.ts';
 import { wrap } from '../messages.ts';
 import { allowed, denied, type AdmissionRequest, type Decision, type RuleWithOperations, type WebhookDeclaration } from '../types.ts';
 import type { ClusterSnapshot } from '../../cluster/snapshot.ts';
-import { PROVISIONED_BY_ANNOTATION, transformLonghornVolume } from '../../cluster/transforms.ts';
+import { PROVISIONED_BY_ANNOTATION, transformLonghornVolume, transformPersistentVolume } from '../../cluster/transforms.ts';
 import type { ValidationContext, Validator } from '../validator.ts';
 
 /** A StatefulSet's ordinals.start in CEL, 0 when absent. */
@@ -703,6 +703,7 @@ function judgeReclaimChange(request: AdmissionRequest, context: ValidationContex
   const name = request.name || stringField(object, 'metadata', 'name');
   const annotations = metaOf(object)?.annotations ?? {};
   const created = request.operation === 'CREATE';
+  const persistentVolume = transformPersistentVolume(object);
   const claimRefOf = (pv: unknown): string =>
     ['namespace', 'name', 'uid'].map((field) => stringField(pv, 'spec', 'claimRef', field)).join('/');
   const target: ReclaimChangeTarget = {
@@ -718,6 +719,8 @@ function judgeReclaimChange(request: AdmissionRequest, context: ValidationContex
     approved: isDeleteApproved(annotations, context.now),
     dynamicallyProvisioned: annotations[PROVISIONED_BY_ANNOTATION] !== undefined,
     ...(created ? { created: true } : {}),
+    // Read as the model reads a PV: under Recycle only a hostPath or NFS source is wiped.
+    ...(persistentVolume === undefined ? {} : { source: persistentVolume.source }),
   };
   if (stringField(object, 'metadata', 'deletionTimestamp') !== '' || target.claimUid === '') return allowed();
   // A re-pointed claimRef is judged for anyone but the PV controller (reclaimCondition: it binds so), under the

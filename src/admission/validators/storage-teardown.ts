@@ -18,6 +18,7 @@ import {
   type TeardownTarget,
 } from '../../checks/storage-teardown.ts';
 import { DELETE_APPROVED_KEY, dependentsOfKind } from '../../checks/pvc-delete.ts';
+import { effectiveReclaimPolicy, reclaimKeepsData } from '../../checks/reclaim.ts';
 import type { PersistentVolumeClaimRecord } from '../../cluster/records.ts';
 import type { ClusterSnapshot } from '../../cluster/snapshot.ts';
 import { transformLonghornReplica } from '../../cluster/transforms.ts';
@@ -188,8 +189,8 @@ const MAX_MARKING_NAMESPACES = 3;
 function markingCommands(claims: Iterable<PersistentVolumeClaimRecord>, snapshot: ClusterSnapshot): string[] {
   const namespaces = new Set<string>();
   for (const claim of claims) {
-    const policy = snapshot.persistentVolume(claim.volumeName)?.reclaimPolicy;
-    if (claim.volumeName !== '' && policy !== 'Retain') namespaces.add(claim.namespace);
+    const policy = effectiveReclaimPolicy(snapshot.persistentVolume(claim.volumeName));
+    if (claim.volumeName !== '' && !reclaimKeepsData(policy)) namespaces.add(claim.namespace);
   }
   const sorted = [...namespaces].sort();
   const commands = sorted.slice(0, MAX_MARKING_NAMESPACES).map((namespace) => `kubectl annotate pvc <pvcs@${namespace}> -n ${namespace}`);

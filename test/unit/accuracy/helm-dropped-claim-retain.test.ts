@@ -50,7 +50,9 @@ function templated(...policies: string[]): ClusterModel {
   model.upsert('namespace', namespace({ name: 'shop' }));
   policies.forEach((reclaimPolicy, index) => {
     const name = index === 0 ? 'app-data' : `app-data-${index}`;
-    model.upsert('persistentVolume', pv({ name: `pv-${name}`, claimNamespace: 'shop', claimName: name, reclaimPolicy }));
+    // Recycle wipes only what a recycler serves (hostPath, NFS): a CSI PV under it is marked Failed, its data kept.
+    const source = reclaimPolicy === 'Recycle' ? { source: 'nfs' as const, driver: '' } : {};
+    model.upsert('persistentVolume', pv({ name: `pv-${name}`, claimNamespace: 'shop', claimName: name, reclaimPolicy, ...source }));
     model.upsert('persistentVolumeClaim', pvc({ namespace: 'shop', name, volumeName: `pv-${name}`, annotations: HELM }));
   });
   return model;

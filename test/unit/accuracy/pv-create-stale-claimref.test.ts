@@ -30,7 +30,8 @@ function exported(reclaimPolicy: string, claimRef: Record<string, string>, statu
     spec: {
       persistentVolumeReclaimPolicy: reclaimPolicy,
       claimRef: { kind: 'PersistentVolumeClaim', namespace: NS, ...claimRef },
-      csi: { driver: 'ebs.csi.aws.com', volumeHandle: 'vol-0abc' },
+      // Recycle wipes only what a recycler serves (hostPath, NFS): a CSI PV under it is marked Failed, its data kept.
+      ...(reclaimPolicy === 'Recycle' ? { nfs: { server: 'nfs.example', path: '/export/db' } } : { csi: { driver: 'ebs.csi.aws.com', volumeHandle: 'vol-0abc' } }),
     },
     ...(status ? { status } : {}),
   };

@@ -29,7 +29,8 @@ function pvObject(policy: string, phase: string, annotations: Record<string, str
     spec: {
       persistentVolumeReclaimPolicy: policy,
       ...(claimRef ? { claimRef: { namespace: 'shop', name: 'data-db-0', ...(claimRef === 'no-uid' ? {} : { uid }) } } : {}),
-      csi: { driver: 'ebs.csi.aws.com', volumeHandle: 'vol-1' },
+      // Recycle wipes only what a recycler serves (hostPath, NFS): a CSI PV under it is marked Failed, its data kept.
+      ...(policy === 'Recycle' ? { nfs: { server: 'nfs.example', path: '/export/db' } } : { csi: { driver: 'ebs.csi.aws.com', volumeHandle: 'vol-1' } }),
     },
     status: { phase },
   };

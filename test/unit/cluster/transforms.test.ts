@@ -182,8 +182,9 @@ describe('transformPersistentVolume', () => {
     expect(record?.pinnedNode).toBe('');
   });
 
-  it('reports other sources (NFS, iSCSI, ...) as other', () => {
-    expect(transformPersistentVolume({ metadata: { name: 'nfs' }, spec: { nfs: { server: 'x', path: '/' } } })?.source).toBe('other');
+  it('reports NFS as nfs (with hostPath the only sources kube-controller-manager can recycle), others (iSCSI, ...) as other', () => {
+    expect(transformPersistentVolume({ metadata: { name: 'nfs' }, spec: { nfs: { server: 'x', path: '/' } } })?.source).toBe('nfs');
+    expect(transformPersistentVolume({ metadata: { name: 'iscsi' }, spec: { iscsi: { targetPortal: 'x:3260', iqn: 'iqn.x', lun: 0 } } })?.source).toBe('other');
   });
 
   it('recognises provisioner-specific node keys and matchFields on metadata.name', () => {
