@@ -234,10 +234,12 @@ export function isVolumeBeingDeleted(volume: LonghornVolumeRecord): boolean {
  * volume-health, last-replica-on-node) reports it: the volume is being deleted (isVolumeBeingDeleted), or Longhorn is
  * restoring it from a backup, a DR volume on standby included (LonghornVolumeRecord.restoring): nothing but the
  * restore wrote to it, and Longhorn restores it again from the backup (it even leaves such a volume out of
- * auto-salvage: volume_controller.go ReconcileVolumeState). Reported again once the restore completes.
+ * auto-salvage: volume_controller.go ReconcileVolumeState); or it is the target of a clone whose copy runs
+ * (LonghornVolumeRecord.cloning): nothing but the copy wrote to it, and the source volume keeps what it copies.
+ * Reported again once the restore or the copy completes.
  */
 export function nothingToLoseOnNodes(volume: LonghornVolumeRecord): boolean {
-  return isVolumeBeingDeleted(volume) || volume.restoring === true;
+  return isVolumeBeingDeleted(volume) || volume.restoring === true || volume.cloning === true;
 }
 
 /**

@@ -75,6 +75,15 @@ export interface LonghornVolumeRecord {
    * wrote to it, so its replicas hold nothing the backup does not. Omitted otherwise.
    */
   readonly restoring?: true;
+  /**
+   * The target of a clone while its copy runs: `spec.dataSource` names a volume or a snapshot of one (`vol://<source>`,
+   * `snap://<source>/<snapshot>`, what longhorn-manager's types.IsDataFromVolume accepts) and `status.cloneStatus.state`
+   * is `` or `initiated` (isCloneTargetCopyInProgress). longhorn-manager gives it one replica until then (getReplenishReplicasCount)
+   * and attaches it to no workload during the copy: its replica holds part of the source's snapshot, which the source
+   * volume keeps. Omitted otherwise, also once the copy completed (`copy-completed-awaiting-healthy`, `completed`) or
+   * failed (a failure may follow the copy, when a workload could write to it already).
+   */
+  readonly cloning?: true;
   /** Only `volume-guard.io/` annotations (its delete approval, for the audit); absent when it carries none. */
   readonly annotations?: Labels;
 }

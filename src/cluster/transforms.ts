@@ -877,8 +877,25 @@ export function transformLonghornVolume(raw: unknown): LonghornVolumeRecord | un
     ...softAntiAffinityOf(spec),
     ...((stringAt(spec, 'dataEngine') || stringAt(spec, 'backendStoreDriver')) === 'v2' ? { dataEngine: 'v2' as const } : {}),
     ...(booleanAt(status, 'restoreRequired') || booleanAt(status, 'isStandby') ? { restoring: true as const } : {}),
+    ...(isCloneCopyInProgress(stringAt(spec, 'dataSource'), stringAt(objectAt(status, 'cloneStatus'), 'state')) ? { cloning: true as const } : {}),
     ...optionalAnnotations(metadata),
   };
+}
+
+/**
+ * Whether a Longhorn volume is the target of a clone whose copy has not completed (LonghornVolumeRecord.cloning):
+ * its data source names a volume (`vol://<name>`) or a snapshot of one (`snap://<name>/<snapshot>`), split on `://`
+ * into exactly two parts as longhorn-manager's types.IsDataFromVolume does, and the clone state is `` or `initiated`.
+ */
+function isCloneCopyInProgress(dataSource: string, cloneState: string): boolean {
+  if (cloneState !== '' && cloneState !== 'initiated') return false;
+  const parts = dataSource.split('://');
+  if (parts.length !== 2) return false;
+  const [prefix, rest] = parts as [string, string];
+  if (prefix === 'vol') return rest !== '';
+  if (prefix !== 'snap') return false;
+  const slash = rest.indexOf('/');
+  return slash > 0 && slash < rest.length - 1;
 }
 
 /** The claim a Longhorn volume's status names while its PV is bound to it; none once Longhorn marks it historic. */
