@@ -20,7 +20,7 @@ import { RECYCLE_WITHOUT_RECYCLER_TAG } from '../checks/reclaim.ts';
 import { objectRef, type AffectedObject, type CheckId, type Finding } from '../checks/types.ts';
 import { COPIES_HELD_OFF_TAG, COPIES_NOT_ONLY_CORDONED_TAG } from '../checks/last-replica-on-node.ts';
 import { SALVAGE_SOURCE_TAG } from '../checks/storage-teardown.ts';
-import { DATA_IN_FAILED_TAG, DATA_LOST_TAG, NO_COPY_LEFT_TAG, NO_DATA_TAG } from '../checks/longhorn-health.ts';
+import { DATA_IN_FAILED_TAG, DATA_LOST_TAG, NO_COPY_LEFT_TAG, NO_DATA_TAG, SALVAGED_TAG } from '../checks/longhorn-health.ts';
 import type { ClusterSnapshot } from '../cluster/snapshot.ts';
 import { isWithheld, withheldLines } from './withheld.ts';
 import { plural } from '../text.ts';
@@ -436,7 +436,15 @@ function copiesHeldOffFix(findings: readonly Finding[]): string {
 }
 
 /** A single-replica finding with no copy left, each told apart by its fix and its fate. */
-const NO_COPY_TAGS: readonly string[] = [NO_COPY_LEFT_TAG, DATA_IN_FAILED_TAG, DATA_LOST_TAG];
+const NO_COPY_TAGS: readonly string[] = [NO_COPY_LEFT_TAG, DATA_IN_FAILED_TAG, DATA_LOST_TAG, SALVAGED_TAG];
+
+/**
+ * The fix of a volume salvaged after all its replicas failed, none served since (SALVAGED_TAG): its engine picks the
+ * newest replica when it runs them, and Longhorn rebuilds the others from it, only while the volume is attached.
+ */
+const ATTACH_SALVAGED =
+  'where its replicas were salvaged and none served since, attach the volume (start its workload) so that its engine ' +
+  'picks the newest, and wait until Longhorn has rebuilt the others';
 
 /** The fix of a volume whose healthy replicas are gone, its data left in failed ones (DATA_IN_FAILED_TAG). */
 const SALVAGE_LEFT_DATA =
@@ -498,6 +506,7 @@ export const CHECK_TEXT: Readonly<Record<CheckId, CheckText>> = {
       const noCopy = findings.some((finding) => finding.tags.includes(NO_COPY_LEFT_TAG));
       const inFailed = findings.some((finding) => finding.tags.includes(DATA_IN_FAILED_TAG));
       const lost = findings.some((finding) => finding.tags.includes(DATA_LOST_TAG));
+      const salvaged = findings.some((finding) => finding.tags.includes(SALVAGED_TAG));
       const rest = findings.filter((finding) => !NO_COPY_TAGS.some((tag) => finding.tags.includes(tag)));
       const effective = rest.some((finding) => finding.tags.includes('effective'));
       const configured = rest.some((finding) => !finding.tags.includes('effective'));
@@ -505,6 +514,7 @@ export const CHECK_TEXT: Readonly<Record<CheckId, CheckText>> = {
       if (noCopy) parts.push(BRING_BACK_COPY);
       if (inFailed) parts.push(SALVAGE_LEFT_DATA);
       if (lost) parts.push(RESTORE_LOST_DATA);
+      if (salvaged) parts.push(ATTACH_SALVAGED);
       // A volume withheld from the requester (another namespace's, at an eviction) has no namespace: not named.
       const only = findings.length === 1 && findings[0]?.object.namespace ? findings[0].object.name : undefined;
       // Said after the usual advice where no other node takes replicas now (one down or cordoned may come back). A
@@ -527,6 +537,8 @@ export const CHECK_TEXT: Readonly<Record<CheckId, CheckText>> = {
             ? { fate: 'at risk', why: 'no copy left: its data waits on nodes or disks that are down or not ready, lost if they are wiped or removed' }
             : finding.tags.includes(DATA_LOST_TAG)
               ? { fate: 'lost', why: 'no copy left: no replica holds its data any more' }
+              : finding.tags.includes(SALVAGED_TAG)
+                ? nodeLoss(situation, 'maybe its newest data')
               : // DATA_IN_FAILED_TAG: the failed replicas salvage would take are its only copy.
                 nodeLoss(situation, 'its only copy'),
   },

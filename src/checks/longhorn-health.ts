@@ -8,10 +8,13 @@ import type { ReplicaDataState, ReplicaScheduling, VolumeContext, VolumeCount, V
  * Longhorn's own definition: the replica has become healthy once, has not failed since, is not going away, and is
  * active (the volume controller counts healthy replicas with getHealthyAndActiveReplicaCount: an inactive one is the
  * twin of a live migration or engine upgrade, sharing the data directory of the active replica it duplicates on the
- * same node, and its data goes when that replica is deleted).
+ * same node, and its data goes when that replica is deleted); and, when it failed once, it has served in an engine
+ * since (LonghornReplicaRecord.lastFailedAt absent): a replica salvaged after every replica failed may hold older or
+ * corrupted data until an engine ran it RW again, and longhorn-manager takes none such for a safe copy
+ * (isSafeAsLastReplica). Its data is counted with the failed replicas salvage brings back (salvagedReplicas).
  */
 export function isHealthyReplica(replica: LonghornReplicaRecord): boolean {
-  return replica.healthyAt !== '' && replica.failedAt === '' && !replica.deleting && replica.inactive !== true;
+  return replica.healthyAt !== '' && replica.failedAt === '' && !replica.deleting && replica.inactive !== true && replica.lastFailedAt === undefined;
 }
 
 export function healthyReplicas(replicas: readonly LonghornReplicaRecord[]): LonghornReplicaRecord[] {
@@ -162,13 +165,18 @@ export const AUTO_SALVAGE_WINDOW_MS = 60_000;
 function salvagedWith(usable: readonly LonghornReplicaRecord[]): (replica: LonghornReplicaRecord) => boolean {
   let latest = Number.NEGATIVE_INFINITY;
   for (const replica of usable) {
-    const failedAt = Date.parse(replica.failedAt);
+    const failedAt = failureTime(replica);
     if (!Number.isNaN(failedAt) && failedAt > latest) latest = failedAt;
   }
   return (replica) => {
-    const failedAt = Date.parse(replica.failedAt);
+    const failedAt = failureTime(replica);
     return Number.isNaN(failedAt) || failedAt + AUTO_SALVAGE_WINDOW_MS > latest;
   };
+}
+
+/** When the replica failed: its failedAt, or for one salvaged since and not served yet, its lastFailedAt. */
+function failureTime(replica: LonghornReplicaRecord): number {
+  return Date.parse(replica.failedAt !== '' ? replica.failedAt : (replica.lastFailedAt ?? ''));
 }
 
 /** The distinct nodes of the replicas `counts` keeps, in the replicas' order. */
@@ -520,6 +528,19 @@ export const NO_COPY_LEFT_TAG = 'no-copy-left';
 export const DATA_IN_FAILED_TAG = 'data-in-failed';
 /** No failed replica that ever held data either: the data is gone (restore from a backup). */
 export const DATA_LOST_TAG = 'data-lost';
+/**
+ * The tag of a single-replica finding whose healthy-looking replicas were all salvaged after every replica failed and
+ * none has served since (isSalvagedUnconfirmed): the engine picks the newest of them only when it runs them again.
+ */
+export const SALVAGED_TAG = 'salvaged-unconfirmed';
+
+/**
+ * A replica salvaged after it failed (failedAt cleared, LonghornReplicaRecord.lastFailedAt kept) that no engine has run
+ * RW since: it holds the data it had when it failed, which may be older than another's, or corrupted.
+ */
+export function isSalvagedUnconfirmed(replica: LonghornReplicaRecord): boolean {
+  return replica.lastFailedAt !== undefined && replica.healthyAt !== '' && replica.failedAt === '' && !replica.deleting && replica.inactive !== true;
+}
 
 /**
  * A single-replica finding's tags: `attached` or `detached`, plus `effective` when numberOfReplicas is not 1 but at

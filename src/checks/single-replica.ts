@@ -18,6 +18,8 @@ import {
   DATA_IN_FAILED_TAG,
   DATA_LOST_TAG,
   NO_COPY_LEFT_TAG,
+  SALVAGED_TAG,
+  isSalvagedUnconfirmed,
   type NodeIsUp,
   type ReplicaDataOf,
   singleCopyNodes,
@@ -75,6 +77,10 @@ function describeReplicas(
   }
   if (healthy.length === 0) {
     const where = nodes.length === 0 ? '' : `, replicas left ${onNodes}`;
+    // Salvaged after every replica failed (failedAt cleared, lastFailedAt kept), and no engine has run them RW since.
+    if (nodes.length > 0 && replicas.some(isSalvagedUnconfirmed)) {
+      return `salvaged after all its replicas failed, none served since: each replica ${onNodes} may hold the newest data`;
+    }
     return `no healthy replica out of ${volume.numberOfReplicas}${where}`;
   }
   if (copies === 0 && lost.length > 0) return `no copy left: ${lostHealthy}`;
@@ -91,6 +97,8 @@ function withNoCopyTag(
   replicaData: ReplicaDataOf,
 ): readonly string[] {
   const healthy = replicas.filter(isHealthyReplica);
+  // Salvaged replicas none of which served since: the engine picks the newest once it runs them (attach the volume).
+  if (healthy.length === 0 && replicas.some(isSalvagedUnconfirmed)) return [...tags, SALVAGED_TAG];
   if (healthy.length === 0 || countCopies(replicas, nodeIsUp, 1) > 0) return tags;
   const waits = healthy.some((replica) => replica.nodeID !== '' && replicaData(replica.nodeID, replica.diskID) !== 'gone');
   if (waits) return [...tags, NO_COPY_LEFT_TAG];

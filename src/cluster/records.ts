@@ -110,6 +110,14 @@ export interface LonghornReplicaRecord {
    * deletes the data directory only with an active replica: an inactive one holds no copy of its own. Omitted: active.
    */
   readonly inactive?: true;
+  /**
+   * `spec.lastFailedAt`, kept only while `spec.failedAt` is empty and `spec.lastHealthyAt` is not after it (missing or
+   * unreadable included): the replica failed, its failedAt was cleared since (auto-salvage or a salvage after every
+   * replica failed, or its reuse for a rebuild) and it has not been RW in an engine since. longhorn-manager does not
+   * take it for a safe copy (isSafeAsLastReplica) and keeps every replica that held data until one is
+   * (shouldCleanUpFailedReplica). Omitted otherwise: never failed, served since, or failed (failedAt says it).
+   */
+  readonly lastFailedAt?: string;
 }
 
 /** longhorn.io/v1beta2 Node: which disk UUIDs exist on it now, and whether Longhorn reports it down. */

@@ -943,7 +943,22 @@ export function transformLonghornReplica(raw: unknown): LonghornReplicaRecord | 
     deleting: isDeleting(metadata),
     // Only an explicit false: a replica written without the field (older tools, hand-made) is active.
     ...(spec?.['active'] === false ? { inactive: true as const } : {}),
+    ...unconfirmedSinceFailure(spec),
   };
+}
+
+/**
+ * A replica's `lastFailedAt` while it has not served since that failure (LonghornReplicaRecord.lastFailedAt): its
+ * failedAt is empty, lastFailedAt is set, and lastHealthyAt is not strictly after it. longhorn-manager's
+ * isSafeAsLastReplica compares them with util.TimestampAfterTimestamp, which fails (not safe) when either does not
+ * parse.
+ */
+function unconfirmedSinceFailure(spec: JsonObject | undefined): Pick<LonghornReplicaRecord, 'lastFailedAt'> {
+  const lastFailedAt = stringAt(spec, 'lastFailedAt');
+  if (lastFailedAt === '' || stringAt(spec, 'failedAt') !== '') return {};
+  const failed = Date.parse(lastFailedAt);
+  const healthy = Date.parse(stringAt(spec, 'lastHealthyAt'));
+  return !Number.isNaN(failed) && !Number.isNaN(healthy) && healthy > failed ? {} : { lastFailedAt };
 }
 
 export function transformLonghornNode(raw: unknown): LonghornNodeRecord | undefined {

@@ -110,6 +110,8 @@ export function randomRecord(kind: ResourceKind, random: Random, now: number): A
         currentState: chance(random, 0.8) ? 'running' : pick(random, ['stopped', 'error', '']),
         deleting: chance(random, 0.1),
         ...(chance(random, 0.1) ? { inactive: true as const } : {}),
+        // Salvaged after every replica failed, no engine has run it since (not a copy until one does).
+        ...(!failed && chance(random, 0.05) ? { lastFailedAt: '2024-05-02T10:00:00Z' } : {}),
       });
     }
     case 'longhornNode': {
