@@ -232,6 +232,20 @@ export function neverHeldData(volume: Pick<LonghornVolumeRecord, 'state' | 'robu
   return replicas.length > 0 && !holdsData(replicas) && !volumeShowsUse(volume);
 }
 
+/**
+ * Whether deleting the volume loses nothing its source does not keep: it never held data (neverHeldData), or it is being
+ * restored from a backup or is a clone target whose copy runs (LonghornVolumeRecord.restoring, .cloning: only the
+ * restore or the copy wrote to it, and Longhorn attaches it to no workload until done). Deleting a Longhorn volume
+ * deletes its engine, replicas and snapshots, never a backup in the backup store, nor the clone's source. The rule of a
+ * Volume DELETE and of its claim's reclaim; Longhorn's teardown counts only volumes that never held data.
+ */
+export function deletionLosesNothing(
+  volume: Pick<LonghornVolumeRecord, 'state' | 'robustness' | 'restoring' | 'cloning'>,
+  replicas: readonly LonghornReplicaRecord[],
+): boolean {
+  return volume.restoring === true || volume.cloning === true || neverHeldData(volume, replicas);
+}
+
 /** The user is deleting the volume: losing its data is the point, no check reports it. */
 export function isVolumeBeingDeleted(volume: LonghornVolumeRecord): boolean {
   return volume.deleting || volume.state === 'deleting';

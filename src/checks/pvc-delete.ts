@@ -34,7 +34,7 @@ import { HELM_RESOURCE_POLICY_ANNOTATION } from '../kube.ts';
 import { claimOf, ordinalInRange } from '../helm/claims.ts';
 import { claimObject, isPodScratchClaim } from './affected.ts';
 import { LONGHORN_CSI_DRIVER } from './last-replica-on-node.ts';
-import { neverHeldData } from './longhorn-health.ts';
+import { deletionLosesNothing } from './longhorn-health.ts';
 import { claimReclaimPolicy, liveStatefulSetsOfRelease, ordinalRange, replicaCount, sizeAfterHelm } from './orphan-pvc.ts';
 import { stayingOwner } from './owners.ts';
 import { effectiveReclaimPolicy, reclaimKeepsData, RECYCLE_WITHOUT_RECYCLER, RECYCLE_WITHOUT_RECYCLER_TAG, recyclerServes } from './reclaim.ts';
@@ -584,14 +584,14 @@ function destroyingPolicy(snapshot: ClusterSnapshot, claim: Pick<PersistentVolum
 
 /**
  * What this claim's deletion destroys: its PV's reclaim policy when it destroys the data (destroyingPolicy), unless
- * the PV is Longhorn's and its volume has nothing to lose (neverHeldData, as at its own Volume DELETE: the CSI
+ * the PV is Longhorn's and its volume has nothing to lose (deletionLosesNothing, as at its own Volume DELETE: the CSI
  * provisioner deletes it with its claim, as Longhorn's service account). Reads Longhorn's volumes and replicas.
  */
 export function reclaimLoss(snapshot: ClusterSnapshot, claim: Pick<PersistentVolumeClaimRecord, 'namespace' | 'name' | 'volumeName'>): DestroyingPolicy | undefined {
   const policy = destroyingPolicy(snapshot, claim);
   if (policy === undefined || snapshot.persistentVolume(claim.volumeName)?.driver !== LONGHORN_CSI_DRIVER) return policy;
   const volume = snapshot.longhornVolumeOfPV(claim.volumeName);
-  return volume !== undefined && neverHeldData(volume, snapshot.replicasOfVolume(volume.name)) ? undefined : policy;
+  return volume !== undefined && deletionLosesNothing(volume, snapshot.replicasOfVolume(volume.name)) ? undefined : policy;
 }
 
 /** The fields of a PVC under DELETE, read from the request's oldObject. */
@@ -1160,6 +1160,9 @@ export interface DeletedLonghornVolume {
   /** status.state and status.robustness as stored: whether it is in use now (neverHeldData). */
   readonly state: string;
   readonly robustness: string;
+  /** As stored: being restored from a backup, or a clone target mid-copy (LonghornVolumeRecord; deletionLosesNothing). */
+  readonly restoring?: true;
+  readonly cloning?: true;
   /** The volume carries a counting `volume-guard.io/delete: "true"`. */
   readonly approved: boolean;
 }
@@ -1169,11 +1172,14 @@ export interface DeletedLonghornVolume {
  * PV or PVC in front of it says (a GitOps prune of statically provisioned Longhorn volumes). Longhorn's own deletes
  * (the reclaim of a PVC whose PV says Delete, its UI) are not judged: they come from Longhorn's service account. Not
  * reported: a volume the model knows whose replicas never held data, its stored status showing no use (neverHeldData:
- * created and never attached, as a DELETE of each of its replicas passes).
+ * created and never attached, as a DELETE of each of its replicas passes); a volume whose stored status says it is
+ * being restored from a backup or is a clone target mid-copy (deletionLosesNothing: its backup or source keeps it).
  */
 export function collectLonghornVolumeDelete(snapshot: ClusterSnapshot, target: DeletedLonghornVolume, cap: CapOptions = NO_CAP): CappedFindings {
   const collector = new FindingCollector(cap);
-  if (snapshot.longhornVolume(target.name) !== undefined && neverHeldData(target, snapshot.replicasOfVolume(target.name))) return collector.result();
+  // Restoring or mid-copy as stored is enough (its backup or source keeps it); never holding data needs its replicas known.
+  const known = snapshot.longhornVolume(target.name) !== undefined;
+  if (deletionLosesNothing(target, known ? snapshot.replicasOfVolume(target.name) : [])) return collector.result();
   const tags = ['volume-deleted'];
   if (target.approved) tags.push(DELETE_APPROVED_TAG);
   if (collector.admit(tags)) {

@@ -798,6 +798,8 @@ function judgeLonghornVolumeDelete(
     // As stored: an engine on it now means data, whatever replicas the model last saw (collectLonghornVolumeDelete).
     state: stringField(old, 'status', 'state'),
     robustness: stringField(old, 'status', 'robustness'),
+    ...(record?.restoring === true ? { restoring: true as const } : {}),
+    ...(record?.cloning === true ? { cloning: true as const } : {}),
     approved: isDeleteApproved(annotations, context.now),
   };
   const approval = (): OverrideSource | undefined =>
