@@ -124,6 +124,8 @@ export function lostCopyPlace(snapshot: ClusterSnapshot, replica: LonghornReplic
   const node = replica.nodeID;
   const longhornNode = snapshot.longhornNode(node);
   if (snapshot.node(node) === undefined && longhornNode === undefined) return `on node ${node}, which no longer exists`;
+  // A Node without a Longhorn node (while Longhorn lists others): longhorn-manager takes it as deleted.
+  if (longhornNode === undefined && !snapshot.nodeIsUp(node)) return `on node ${node}, which Longhorn does not know`;
   if (!snapshot.nodeIsUp(node)) {
     // Its Node seen deleted, its Longhorn node not reported down yet.
     return snapshot.node(node) === undefined && longhornNode?.down === false ? `on node ${node}, whose Node object was deleted` : `on node ${node}, down`;

@@ -919,6 +919,11 @@ export class ClusterModel implements ModelSink, ClusterSnapshot, RemovalRecorder
         // with a replica on that node (and only those).
         const node = (next ?? previous) as LonghornNodeRecord;
         this.#noteNodeVolumes(node.name);
+        // The first Longhorn node seen, or the last one gone: whether a Node without one is up turns (nodeIsUp).
+        const count = this.#stores.longhornNode.size;
+        if ((previous === undefined && count === 1) || (next === undefined && count === 0)) {
+          for (const name of this.#stores.node.keys()) if (!this.#stores.longhornNode.has(name)) this.#noteNodeVolumes(name);
+        }
         // A node offering replicas or no longer (added, removed, scheduling turned on or off, tags): whether a
         // degraded volume has a node left for its missing replicas (isShortOfNodesOnly). Rare: nodes change so
         // seldom that walking the volumes is fine.
@@ -1179,9 +1184,11 @@ export class ClusterModel implements ModelSink, ClusterSnapshot, RemovalRecorder
    * a Longhorn node: one neither knows is gone, and so is its data), its core Node is not NotReady/Unknown past the
    * grace, Longhorn's node CR does not report it down, and the disk is still among the disks that Longhorn node
    * reports (a reformatted or replaced disk has a new UUID: seed 002) and not reported not ready. A node only one of them knows is judged by
-   * that one (replicas on a node Longhorn does not know are a volume-health problem of their own), except a Longhorn
-   * node without a Node once the Node list arrived, or whose Node the model saw deleted (#goneNodes): down, whatever
-   * its CR says yet (longhorn-manager marks it KubernetesNodeGone later, or never where none runs).
+   * that one, except a Longhorn node without a Node once the Node list arrived, or whose Node the model saw deleted
+   * (#goneNodes): down, whatever its CR says yet (longhorn-manager marks it KubernetesNodeGone later, or never where
+   * none runs); and a Node without a Longhorn node while Longhorn lists others: down, as longhorn-manager takes a node
+   * it cannot find (replicas there are also a volume-health problem of their own). With no Longhorn node seen at all,
+   * a Node is judged by itself.
    */
   nodeIsUp(nodeName: string, diskID = ''): boolean {
     const longhornNode = this.#stores.longhornNode.get(nodeName);
@@ -1189,6 +1196,9 @@ export class ClusterModel implements ModelSink, ClusterSnapshot, RemovalRecorder
     if (diskID !== '' && (diskGone(longhornNode, diskID) || diskNotReady(longhornNode, diskID))) return false;
     const node = this.#stores.node.get(nodeName);
     if (node === undefined) return longhornNode !== undefined && !this.#nodesListed && !this.#goneNodes.has(nodeName);
+    // A Node Longhorn has no node for, while it lists others: longhorn-manager takes it as deleted (datastore
+    // IsNodeDownOrDeleted: NotFound), launches no replica there and fails those of an attached volume.
+    if (longhornNode === undefined && this.#stores.longhornNode.size > 0) return false;
     // The clock only for a node on its way down: checks ask this for every copy of every volume involved, and a
     // clock read (~80 ns here) cost more than the two lookups.
     if (node.ready !== 'False' && node.ready !== 'Unknown') return true;

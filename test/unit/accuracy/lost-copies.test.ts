@@ -69,24 +69,32 @@ describe('a replica on a node that no longer exists is no copy', () => {
     expect(upgradeValidator(config).handle(harvesterUpgradeRequest(), context(model)).allowed).toBe(false);
   });
 
-  it('a node one of Kubernetes or Longhorn still knows (and neither reports down) keeps its copy', () => {
-    for (const options of [{ coreNode: false }, { longhornNode: false }]) {
-      const model = cluster('node-2', options);
-      expect(model.nodeIsUp('node-2')).toBe(true);
-      expect(model.volumeInSet(SINGLE_REPLICA_SET, 'vol-a')).toBe(false);
-      expect(evict(model).allowed).toBe(true);
-    }
+  it('a node only Longhorn knows (its Node not listed yet, not down) keeps its copy', () => {
+    const model = cluster('node-2', { coreNode: false });
+    expect(model.nodeIsUp('node-2')).toBe(true);
+    expect(model.volumeInSet(SINGLE_REPLICA_SET, 'vol-a')).toBe(false);
+    expect(evict(model).allowed).toBe(true);
   });
 
-  it('follows the node going: deleting its Node and Longhorn node makes node-1 the last copy, re-adding it undoes that', () => {
+  it('a Node Longhorn has no node for, while it lists node-1, keeps none: longhorn-manager takes it as deleted', () => {
+    // datastore IsNodeDownOrDeleted answers true when the Longhorn node is NotFound: the replica launches nowhere.
+    const model = cluster('node-2', { longhornNode: false });
+    expect(model.nodeIsUp('node-2')).toBe(false);
+    expect(model.volumeInSet(SINGLE_REPLICA_SET, 'vol-a')).toBe(true);
+    expect(evict(model).allowed).toBe(false);
+  });
+
+  it('follows the node going: deleting its Longhorn node makes node-1 the last copy, re-adding it undoes that', () => {
     const model = cluster('node-2');
     expect(evict(model).allowed).toBe(true);
     model.remove('longhornNode', 'longhorn-system/node-2');
-    expect(model.volumeCount(LAST_COPY_COUNT, 'node-1')).toBe(0);
+    expect(model.volumeCount(LAST_COPY_COUNT, 'node-1')).toBe(1);
     model.remove('node', 'node-2');
     expect(model.volumeCount(LAST_COPY_COUNT, 'node-1')).toBe(1);
     expect(evict(model).allowed).toBe(false);
     model.upsert('node', node({ name: 'node-2' }));
+    expect(model.volumeCount(LAST_COPY_COUNT, 'node-1')).toBe(1);
+    model.upsert('longhornNode', longhornNode({ name: 'node-2' }));
     expect(model.volumeCount(LAST_COPY_COUNT, 'node-1')).toBe(0);
     expect(evict(model).allowed).toBe(true);
   });
