@@ -9,6 +9,13 @@ export const REUSE_KEY = 'volume-guard.io/reuse';
 export const DELETE_KEY = 'volume-guard.io/delete';
 /** Who wrote the override: must equal the requesting user on every write of an override key. */
 export const SKIP_BY_KEY = 'volume-guard.io/skip-by';
+/**
+ * The writer in a printed override command (`volume-guard.io/skip-by="<you>"`): quoted, so a command pasted before it is
+ * edited hands the placeholder to kubectl instead of the shell reading `<you>` as a redirect from a file "you". Pasted
+ * as is, the override writer step (override-writer.volume-guard.io) replaces it with whoever writes; without that step
+ * the override guard refuses it, saying skip-by must name the writer.
+ */
+export const WRITER_PLACEHOLDER = '"<you>"';
 /** RFC 3339 time after which the overrides on the object are ignored (with a warning). */
 export const SKIP_UNTIL_KEY = 'volume-guard.io/skip-until';
 /**

@@ -26,6 +26,7 @@ import {
   type OverrideSource,
   type OverrideWriters,
 } from './overrides.ts';
+import { WRITER_PLACEHOLDER } from '../override-keys.ts';
 
 export interface Judgement {
   /** What the request does, for the message: `cordon of node worker-1`. */
@@ -450,7 +451,7 @@ export function combinedOverrideAudit(parts: readonly Decision[]): Pick<Decision
 /** The `kubectl annotate` an admin runs to override checks on an object. */
 export function annotateHint(resource: string, ref: string, namespace?: string): string {
   const ns = namespace ? ` -n ${namespace}` : '';
-  return `run: kubectl annotate ${resource} ${ref}${ns} ${SKIP_KEY}=<checks> ${SKIP_REASON_KEY}="<why>" ${SKIP_BY_KEY}=<your user name>`;
+  return `run: kubectl annotate ${resource} ${ref}${ns} ${SKIP_KEY}=<checks> ${SKIP_REASON_KEY}="<why>" ${SKIP_BY_KEY}=${WRITER_PLACEHOLDER}`;
 }
 
 /**
@@ -642,8 +643,9 @@ function fitCommand(segment: string, stored: StoredAnnotations, now: number, wri
   if (expired && !written.has(SKIP_UNTIL_KEY)) {
     const last = [...command.matchAll(KEY_VALUE)].at(-1)!;
     const at = last.index + last[0].length;
-    command = `${command.slice(0, at)} ${SKIP_UNTIL_KEY}=${NEW_UNTIL}${command.slice(at)}`;
-    written.set(SKIP_UNTIL_KEY, NEW_UNTIL);
+    // Quoted as every placeholder of a printed command (WRITER_PLACEHOLDER): unquoted, the shell reads `<` as a redirect.
+    command = `${command.slice(0, at)} ${SKIP_UNTIL_KEY}="${NEW_UNTIL}"${command.slice(at)}`;
+    written.set(SKIP_UNTIL_KEY, `"${NEW_UNTIL}"`);
   }
   const unquoted = (value: string) => value.replace(/^"(.*)"$/, '$1');
   const overwrite = objects.some((values) => [...written].some(([key, value]) => values[key] !== undefined && values[key] !== unquoted(value)));

@@ -11,7 +11,7 @@
 //     and 8 more; all of them: volume-guard audit --node worker-1
 //     Fix: let Longhorn rebuild a healthy replica on another node, then cordon again.
 //   Override (an authorized admin, after checking):
-//     kubectl annotate node worker-1 volume-guard.io/skip=last-replica-on-node volume-guard.io/skip-reason="<why>" volume-guard.io/skip-by=<you>
+//     kubectl annotate node worker-1 volume-guard.io/skip=last-replica-on-node volume-guard.io/skip-reason="<why>" volume-guard.io/skip-by="<you>"
 //
 // Every piece of advice depends on the situation (a cordon, a drain's eviction, an upgrade object being created or
 // changed, a Helm operation): `Situation` says which, and each check words its consequence and its fix for it.
@@ -24,6 +24,7 @@ import { DATA_IN_FAILED_TAG, DATA_LOST_TAG, NO_COPY_LEFT_TAG, NO_DATA_TAG, SALVA
 import type { ClusterSnapshot } from '../cluster/snapshot.ts';
 import { isWithheld, withheldLines } from './withheld.ts';
 import { plural } from '../text.ts';
+import { WRITER_PLACEHOLDER } from '../override-keys.ts';
 
 /** At most this many objects are named per check; the rest are counted ("and N more"). */
 export const MAX_LISTED_PER_CHECK = 10;
@@ -296,12 +297,12 @@ function describeNodeLoss(situation: Situation | undefined, copy: string): { fat
 
 /** How to raise a volume's numberOfReplicas, its Volume in Longhorn's namespace `ns`. */
 const RAISE_REPLICAS = (ns: string): string =>
-  `raise numberOfReplicas to 2 or more (Longhorn UI, or kubectl -n ${ns} edit volumes.longhorn.io <volume>) ` +
+  `raise numberOfReplicas to 2 or more (Longhorn UI, or kubectl -n ${ns} edit volumes.longhorn.io "<volume>") ` +
   'and wait until the volume is healthy: Longhorn makes no second copy while it is 1';
 
 /** RAISE_REPLICAS for volumes lowered to numberOfReplicas 1 that still have several copies. */
 const RAISE_REPLICAS_KEPT = (ns: string): string =>
-  `raise numberOfReplicas to 2 or more (Longhorn UI, or kubectl -n ${ns} edit volumes.longhorn.io <volume>): ` +
+  `raise numberOfReplicas to 2 or more (Longhorn UI, or kubectl -n ${ns} edit volumes.longhorn.io "<volume>"): ` +
   'while it is 1, Longhorn replaces no copy that fails';
 
 /** Longhorn's namespace, as the findings' Volumes say it (config.longhorn.namespace); its default when none does. */
@@ -379,7 +380,7 @@ function pvcDeleteFixOf(findings: readonly Finding[]): string | undefined {
   if (findings.length > 0 && findings.every((finding) => finding.tags.includes('deleted-with-crd'))) {
     return (
       'back the data up, or keep the CRD (Helm: set helm.sh/resource-policy: keep on it in the chart, or ship it in ' +
-      'crds/, which Helm never deletes; for an upgrade, kubectl annotate crd <name> helm.sh/resource-policy=keep is enough; Argo CD: ' +
+      'crds/, which Helm never deletes; for an upgrade, kubectl annotate crd "<name>" helm.sh/resource-policy=keep is enough; Argo CD: ' +
       'argocd.argoproj.io/sync-options: Prune=false; Flux: kustomize.toolkit.fluxcd.io/prune: disabled), or set the PVs ' +
       'to reclaim policy Retain first; mark the PVCs volume-guard.io/delete=true if they may go.'
     );
@@ -523,7 +524,7 @@ export const CHECK_TEXT: Readonly<Record<CheckId, CheckText>> = {
       // With no other Longhorn node at all, no raise or rebuild ever makes a second copy: backing up leads instead.
       const alone = sole && aloneInCluster(situation);
       const raise = (rest.every((finding) => finding.tags.includes('several-copies')) ? RAISE_REPLICAS_KEPT : RAISE_REPLICAS)(longhornNamespaceOf(findings));
-      if (configured && !alone) parts.push((only ? raise.replace('<volume>', only) : raise) + detachedRebuild(rest));
+      if (configured && !alone) parts.push((only ? raise.replace('"<volume>"', only) : raise) + detachedRebuild(rest));
       if (effective && !alone) parts.push('where numberOfReplicas is already 2 or more, wait until Longhorn has rebuilt the missing replicas');
       if (alone && parts.length === 0) return soleNodeFix(situation, findings.length, true);
       return `${parts.join('; ')}; then ${retry(situation)}.${sole ? ` ${soleNodeFix(situation, findings.length)}` : ''}`;
@@ -666,7 +667,7 @@ export const CHECK_TEXT: Readonly<Record<CheckId, CheckText>> = {
       const parts: string[] = [];
       if (findings.some(isSharedClaim) && withheld.length < findings.length) parts.push(SHARED_CLAIM_FIX);
       if (withheld.length > 0) {
-        parts.push('PVCs of another namespace: an admin there deletes them if their data is obsolete, or annotates them volume-guard.io/reuse=true volume-guard.io/skip-by=<name>');
+        parts.push('PVCs of another namespace: an admin there deletes them if their data is obsolete, or annotates them volume-guard.io/reuse=true volume-guard.io/skip-by="<their user name>"');
       }
       if (adopted) {
         // Each command on a line of its own (hangingLines never splits one), and how many PVCs they name.
@@ -674,7 +675,7 @@ export const CHECK_TEXT: Readonly<Record<CheckId, CheckText>> = {
         const named = claims.length > 0 && claims.length < allClaims ? `\n(the commands name ${claims.length} of ${allClaims}; all: ${all})` : '';
         parts.push(
           `${obsolete}: kubectl delete pvc -n ${ns} ${names}\nmeant to be reused: ` +
-            `kubectl annotate pvc -n ${ns} ${names} volume-guard.io/reuse=true volume-guard.io/skip-by=<your user name>${named}`,
+            `kubectl annotate pvc -n ${ns} ${names} volume-guard.io/reuse=true volume-guard.io/skip-by=${WRITER_PLACEHOLDER}${named}`,
         );
       }
       if (stranded) {
@@ -856,7 +857,7 @@ export function verdictLine(action: string, count: number): string {
  */
 function controllerRetry(controller: string): string {
   return controller.endsWith('/helm-controller')
-    ? 'force the HelmRelease: flux reconcile helmrelease <name> -n <namespace> --force'
+    ? 'force the HelmRelease: flux reconcile helmrelease "<name>" -n "<namespace>" --force'
     : `run it again (as ${controller})`;
 }
 
@@ -1313,7 +1314,7 @@ export function overrideLines(situation: Situation, checks: readonly CheckId[] |
   const every = checks === '*';
   const skip = every ? '*' : checks.join(',');
   const annotate = (target: string) =>
-    `kubectl annotate ${target} volume-guard.io/skip=${every ? '"*"' : skip} volume-guard.io/skip-reason="<why>" volume-guard.io/skip-by=<you>`;
+    `kubectl annotate ${target} volume-guard.io/skip=${every ? '"*"' : skip} volume-guard.io/skip-reason="<why>" volume-guard.io/skip-by=${WRITER_PLACEHOLDER}`;
   switch (situation.kind) {
     case 'cordon':
       if (situation.nodeGone !== undefined) return goneNodeOverride(situation, situation.nodeGone.owner, annotate);
@@ -1322,7 +1323,7 @@ export function overrideLines(situation: Situation, checks: readonly CheckId[] |
       // No Node object to annotate (NotFound): the namespace's override of evictions of its pods.
       if (situation.nodeMissing === true) {
         return [
-          `kubectl annotate namespace ${situation.namespace} volume-guard.io/skip-evictions=${every ? '"*"' : skip} volume-guard.io/skip-reason="<why>" volume-guard.io/skip-by=<you>`,
+          `kubectl annotate namespace ${situation.namespace} volume-guard.io/skip-evictions=${every ? '"*"' : skip} volume-guard.io/skip-reason="<why>" volume-guard.io/skip-by=${WRITER_PLACEHOLDER}`,
         ];
       }
       return [annotate(`node ${situation.node}`)];

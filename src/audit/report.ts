@@ -63,6 +63,7 @@ import {
   type LingeringOverride,
   type ReleaseRevision,
 } from './types.ts';
+import { WRITER_PLACEHOLDER } from '../override-keys.ts';
 
 export interface AuditInput {
   readonly model: AuditModel;
@@ -269,7 +270,7 @@ function overrideCommand(finding: Finding, operation: Operation, commands: SkipC
   switch (operation.kind) {
     case 'upgrade': {
       // The upgrade object usually does not exist yet: the annotations go into the manifest that creates it.
-      const annotate = `annotate the upgrade object (Upgrade, UpgradePlan, Plan, MachineDeployment, KubeadmControlPlane) with ${SKIP_KEY}=${finding.check} ${SKIP_REASON_KEY}="<why>" ${SKIP_BY_KEY}=<your user name>`;
+      const annotate = `annotate the upgrade object (Upgrade, UpgradePlan, Plan, MachineDeployment, KubeadmControlPlane) with ${SKIP_KEY}=${finding.check} ${SKIP_REASON_KEY}="<why>" ${SKIP_BY_KEY}=${WRITER_PLACEHOLDER}`;
       return finding.check === 'single-replica' && finding.tags.includes('detached')
         ? `${annotate}; on a Harvester Upgrade or UpgradePlan, ${HARVESTER_SKIP_DETACHED_KEY}=true skips detached volumes only`
         : annotate;
@@ -278,7 +279,7 @@ function overrideCommand(finding: Finding, operation: Operation, commands: SkipC
       if (!operation.policed) {
         return `none: no Harvester upgrade kind is in upgrades.kinds, so volume-guard refuses no upgrade for it (Harvester's own upgrade check still does)`;
       }
-      const annotate = `annotate the Harvester Upgrade or UpgradePlan with ${SKIP_KEY}=${finding.check} ${SKIP_REASON_KEY}="<why>" ${SKIP_BY_KEY}=<your user name>`;
+      const annotate = `annotate the Harvester Upgrade or UpgradePlan with ${SKIP_KEY}=${finding.check} ${SKIP_REASON_KEY}="<why>" ${SKIP_BY_KEY}=${WRITER_PLACEHOLDER}`;
       return finding.tags.includes('detached') ? `${annotate}, or ${HARVESTER_SKIP_DETACHED_KEY}=true (detached volumes only)` : annotate;
     }
     case 'rollout':
@@ -303,7 +304,7 @@ function overrideCommand(finding: Finding, operation: Operation, commands: SkipC
       return `none: no operation is refused for it (there is no Node ${operation.node} to cordon, drain or delete)`;
     case 'release':
       return finding.object.kind === 'PersistentVolumeClaim'
-        ? `kubectl annotate pvc ${finding.object.name} -n ${finding.object.namespace ?? operation.namespace} ${REUSE_KEY}=true ${SKIP_BY_KEY}=<your user name> (only if its data is meant to be reused)`
+        ? `kubectl annotate pvc ${finding.object.name} -n ${finding.object.namespace ?? operation.namespace} ${REUSE_KEY}=true ${SKIP_BY_KEY}=${WRITER_PLACEHOLDER} (only if its data is meant to be reused)`
         : `helm install ${operation.name} -n ${operation.namespace} --labels ${SKIP_KEY}=orphan-pvc ...`;
   }
 }

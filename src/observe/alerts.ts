@@ -115,7 +115,7 @@ export const ALERT_GROUPS: readonly RuleGroup[] = [
           'releases not installed and their PVCs (the whole cluster). Or find the release in the last columns of ' +
           `\`${ORPHAN_LISTING}\` ("_other", the namespaces beyond the series limit: use -A), then run ` +
           '`kubectl volume-guard audit --release {{ $labels.namespace }}/<release>` for its PVCs; delete them, or, if the data is meant to be ' +
-          'reused, annotate volume-guard.io/reuse=true volume-guard.io/skip-by=<your user name> on them.',
+          'reused, annotate volume-guard.io/reuse=true volume-guard.io/skip-by="<you>" on them.',
       }),
     ],
   },

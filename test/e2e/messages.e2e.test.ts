@@ -5,7 +5,7 @@
 // unreachable server.
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { helm, kubectl, paths, tempFile, type CommandResult } from '../harness/cluster.ts';
+import { helm, kubectl, paths, run, tempFile, type CommandResult } from '../harness/cluster.ts';
 import {
   changeAndWait,
   createStatefulSetClaims,
@@ -82,7 +82,7 @@ describe('messages through kubectl', () => {
     expect(message).not.toMatch(/delete the PV/i);
     expect(lines.at(-2)).toBe('Override (an authorized admin, after checking):');
     expect(lines.at(-1)).toBe(
-      `  kubectl annotate node ${NODE} volume-guard.io/skip=node-local-volume volume-guard.io/skip-reason="<why>" volume-guard.io/skip-by=<you>`,
+      `  kubectl annotate node ${NODE} volume-guard.io/skip=node-local-volume volume-guard.io/skip-reason="<why>" volume-guard.io/skip-by="<you>"`,
     );
     expect(message.length).toBeLessThanOrEqual(MAX_DENIAL_LENGTH);
     for (const line of lines) expect(line.length).toBeLessThanOrEqual(200);
@@ -110,6 +110,23 @@ describe('messages through kubectl', () => {
       expect(line.length - 'Warning: '.length).toBeLessThanOrEqual(120);
     }
     await must(kubectl(['annotate', 'node', NODE, 'volume-guard.io/skip-', 'volume-guard.io/skip-by-']), 'remove the override');
+  });
+
+  it('the override the refusal prints, pasted as is into bash, runs and lets the cordon through', async () => {
+    const refused = await eventually(() => kubectl(['cordon', NODE]), (r) => r.code !== 0 && r.stderr.includes('Override (an authorized admin'));
+    const lines = denial(refused.stderr, 'node-cordon.volume-guard.io').split('\n');
+    const printed = lines[lines.indexOf('Override (an authorized admin, after checking):') + 1]!.trim();
+    expect(printed).toContain('volume-guard.io/skip-by="<you>"');
+    // Unedited: the shell hands the quoted placeholders to kubectl (an unquoted <you> is a redirect from a file "you"),
+    // and the override writer step records the writer in place of "<you>".
+    const pasted = await run('bash', ['-c', printed], { env: { ...process.env, KUBECONFIG: paths.kubeconfig, PATH: `${paths.binDir}:${process.env.PATH ?? ''}` } });
+    expect(pasted.code, pasted.stderr).toBe(0);
+    expect((await kubectl(['get', 'node', NODE, '-o', 'jsonpath={.metadata.annotations.volume-guard\\.io/skip-by}'])).stdout).not.toBe('<you>');
+    // Once the model has seen the annotations.
+    const cordoned = await eventually(() => kubectl(['cordon', NODE]), (r) => r.code === 0);
+    expect(cordoned.code, cordoned.stderr).toBe(0);
+    await must(kubectl(['uncordon', NODE]), 'uncordon');
+    await must(kubectl(['annotate', 'node', NODE, 'volume-guard.io/skip-', 'volume-guard.io/skip-reason-', 'volume-guard.io/skip-by-']), 'remove the override');
   });
 
   it('keeps a drain readable: the cordon refused once, the eviction refused compactly, the node left as it was', async () => {

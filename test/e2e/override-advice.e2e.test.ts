@@ -64,7 +64,7 @@ describe('refusal advice on an object already holding overrides, run with the re
     const until = iso(3_000);
     await must(kubectl(['annotate', '--overwrite', 'node', NODE, `volume-guard.io/skip-until=${until}`, 'volume-guard.io/skip-by=admin']), 'expiry');
     await new Promise((resolve) => setTimeout(resolve, Math.max(0, Date.parse(until) - Date.now() + 500)));
-    const denied = await eventually(cordon, (r) => refused(r) && r.stderr.includes('skip-until=<new RFC 3339 time>'));
+    const denied = await eventually(cordon, (r) => refused(r) && r.stderr.includes('skip-until="<new RFC 3339 time>"'));
     expect(denied.stderr).toContain('ignored: expired');
     const { line, argv } = printedCommand(denied.stderr);
     expect(line).toMatch(/^kubectl annotate --overwrite node oa-local volume-guard\.io\/skip=node-local-volume /);

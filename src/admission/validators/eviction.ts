@@ -41,6 +41,7 @@ import { MACHINE_OWNER_RESOURCES, NODE_CHECK_RESOURCES, PLANS, planFindings, POD
 import { drainingMachineOwnerSkip, ownerSkipReading } from '../rollout-owner.ts';
 import type { ValidationContext, Validator } from '../validator.ts';
 import { WITHHELD_TAG, withheldReason } from '../withheld.ts';
+import { WRITER_PLACEHOLDER } from '../../override-keys.ts';
 
 const declaration: WebhookDeclaration = {
   name: 'pod-eviction.volume-guard.io',
@@ -237,7 +238,7 @@ export function judgePodRemoval(context: ValidationContext, removal: PodRemoval)
     // No Node object (deleted, or not seen yet): annotating it fails with NotFound; the namespace's override of
     // evictions of its pods is what can be written.
     overrideHint: nodeMissing
-      ? `run: kubectl annotate namespace ${removal.namespace} ${SKIP_EVICTIONS_KEY}=<checks> ${SKIP_REASON_KEY}="<why>" ${SKIP_BY_KEY}=<your user name>`
+      ? `run: kubectl annotate namespace ${removal.namespace} ${SKIP_EVICTIONS_KEY}=<checks> ${SKIP_REASON_KEY}="<why>" ${SKIP_BY_KEY}=${WRITER_PLACEHOLDER}`
       : annotateHint('node', node),
     warnings,
     situation: {

@@ -63,6 +63,7 @@ import { storageUpgradeCheck } from './storage-upgrade-hook.ts';
 import { NOTICES, PLANS, readOverrides, RELEASE_RESOURCES } from '../plans.ts';
 import { allowed, denied, type AdmissionRequest, type Decision, type UserInfo, type WebhookDeclaration } from '../types.ts';
 import type { ValidationContext, Validator } from '../validator.ts';
+import { WRITER_PLACEHOLDER } from '../../override-keys.ts';
 
 /** Release label: the revision a `volume-guard.io/skip` release label is meant for (Helm copies labels forward). */
 export const SKIP_REVISION_KEY = 'volume-guard.io/skip-revision';
@@ -227,7 +228,7 @@ function describeOperation(operation: string, release: { namespace: string; name
 function overrideHint(namespace: string, name: string, revision: number): string {
   return (
     `re-run helm with --labels ${SKIP_KEY}=<checks>,${SKIP_REVISION_KEY}=${revision}, annotate the PVCs ${REUSE_KEY}=true ` +
-    `${SKIP_BY_KEY}=<your user name> if their data is meant to be reused, or delete them (kubectl delete pvc -n ${namespace} ...) if it is not; release ${name}`
+    `${SKIP_BY_KEY}=${WRITER_PLACEHOLDER} if their data is meant to be reused, or delete them (kubectl delete pvc -n ${namespace} ...) if it is not; release ${name}`
   );
 }
 

@@ -51,6 +51,7 @@ import { DELETING_OWNERS, ownerSkipReading, rolloutOwnerSkip, rolloutOwnerTarget
 import { instanceManagerDrainSkip, POD_DRAIN_LABEL, type DrainInputsChange } from './machine-drain-rules.ts';
 import { judgeNodeRemoval, type DrainCutShort } from './node-cordon.ts';
 import { compareText } from '../../text.ts';
+import { WRITER_PLACEHOLDER } from '../../override-keys.ts';
 
 const GROUP = 'cluster.x-k8s.io';
 /** Machines as kubectl takes them, fully qualified like every CRD of the advice. */
@@ -776,7 +777,7 @@ function judgeScaleDown(request: AdmissionRequest, context: ValidationContext, c
   const safe: MachineRecord[] = [];
   // To mark instead (names), or none when a scale to zero takes every Machine: only the node's override is left.
   // Its placeholders as every denial's override words them (overrideLines).
-  const nodeOverride = (node: string): string => `kubectl annotate node ${node} ${SKIP_KEY}=<checks> ${SKIP_REASON_KEY}="<why>" ${SKIP_BY_KEY}=<you>`;
+  const nodeOverride = (node: string): string => `kubectl annotate node ${node} ${SKIP_KEY}=<checks> ${SKIP_REASON_KEY}="<why>" ${SKIP_BY_KEY}=${WRITER_PLACEHOLDER}`;
   const markHint = (machine: MachineRecord, instead: string | undefined): string =>
     instead === undefined
       ? nodeOverride(machine.nodeName)

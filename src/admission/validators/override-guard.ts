@@ -37,6 +37,7 @@ import type { Validator } from '../validator.ts';
 import { PLANS, planChecks, plansReading, type OverridePlace } from '../plans.ts';
 import type { CheckId } from '../../checks/types.ts';
 import { wrap } from '../messages.ts';
+import { WRITER_PLACEHOLDER } from '../../override-keys.ts';
 
 /**
  * CEL: this write adds or changes one of the override keys in `field` (annotations or labels), or removes
@@ -168,7 +169,7 @@ function recordWriterHow(request: AdmissionRequest, next: { annotations?: Readon
   const name = request.name || metaOf(request.object)?.name || '<name>';
   const namespace = request.kind.kind !== 'Namespace' && request.namespace ? ` -n ${request.namespace}` : '';
   // The command on a line of its own: pasted from the terminal, nothing else comes with it.
-  return `${labelNote}Example:\n  kubectl annotate --overwrite ${resource} ${name}${namespace} ${pairs.join(' ')} ${SKIP_BY_KEY}=${user || '<you>'}`;
+  return `${labelNote}Example:\n  kubectl annotate --overwrite ${resource} ${name}${namespace} ${pairs.join(' ')} ${SKIP_BY_KEY}=${user || WRITER_PLACEHOLDER}`;
 }
 
 /**

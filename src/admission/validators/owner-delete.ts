@@ -25,6 +25,7 @@ import { allowed, type GroupVersionResource, type WebhookDeclaration } from '../
 import type { Validator } from '../validator.ts';
 import type { ClusterSnapshot } from '../../cluster/snapshot.ts';
 import { automationCondition, helmNamespaceSkip, helmPlaces, ORPHAN_FINALIZER, orphansDependents, orphaningPrune, PVC_DELETE_DELETES } from './pvc-delete.ts';
+import { WRITER_PLACEHOLDER } from '../../override-keys.ts';
 
 /** `<group>/<resource>` of the DELETEs judged elsewhere: pvc-delete's, pods (their claims are scratch), CRDs (storage-teardown's crd-delete). */
 const JUDGED_ELSEWHERE: ReadonlySet<string> = new Set([...PVC_DELETE_DELETES, '/pods', 'apiextensions.k8s.io/customresourcedefinitions']);
@@ -170,7 +171,7 @@ export function ownerDeleteValidator(config: Config): Validator {
       // A cluster-scoped owner's claims may be in several namespaces: one command each then (the denial names them ns/name).
       const claimNamespaces = new Set(owned.map((claim) => claim.namespace));
       const marking =
-        claimNamespaces.size === 1 ? `kubectl annotate pvc <pvcs> -n ${[...claimNamespaces][0]!}` : 'kubectl annotate pvc <pvc> -n <its namespace>';
+        claimNamespaces.size === 1 ? `kubectl annotate pvc <pvcs> -n ${[...claimNamespaces][0]!}` : 'kubectl annotate pvc "<pvc>" -n "<its namespace>"';
       return judgeByPlan(context, plan, {
         action:
           `deletion of ${kind} ${namespace === '' ? '' : `${namespace}/`}${name}${deleting ? ' (being deleted with --cascade=orphan)' : ''} ` +
@@ -196,7 +197,7 @@ export function ownerDeleteValidator(config: Config): Validator {
         modes: { 'pvc-delete': mode },
         unlimited: ['pvc-delete'],
         overrideHint:
-          `back the data up, then mark each PVC that may go: ${marking} ${DELETE_APPROVED_KEY}=true ${SKIP_BY_KEY}=<your user name>, ` +
+          `back the data up, then mark each PVC that may go: ${marking} ${DELETE_APPROVED_KEY}=true ${SKIP_BY_KEY}=${WRITER_PLACEHOLDER}, ` +
           `or delete it with --cascade=orphan to keep the PVCs, and let the controller retry (${orphaningPrune(request.userInfo.username, kind)})`,
       });
     },

@@ -41,6 +41,7 @@ import { allowed, denied, type AdmissionRequest, type Decision, type RuleWithOpe
 import type { ClusterSnapshot } from '../../cluster/snapshot.ts';
 import { PROVISIONED_BY_ANNOTATION, transformLonghornVolume, transformPersistentVolume } from '../../cluster/transforms.ts';
 import type { ValidationContext, Validator } from '../validator.ts';
+import { WRITER_PLACEHOLDER } from '../../override-keys.ts';
 
 /** A StatefulSet's ordinals.start in CEL, 0 when absent. */
 const start = (object: string): string =>
@@ -324,7 +325,7 @@ export function pvcDeleteValidator(config: Config, admitted: AdmittedReleases = 
         reviewed: { resources: ['pvc'], name, namespace: request.namespace, annotations: meta.annotations },
         overrideHint:
           `back the data up, then run: kubectl annotate pvc ${name} -n ${request.namespace} ${DELETE_APPROVED_KEY}=true ` +
-          `${SKIP_REASON_KEY}="<why>" ${SKIP_BY_KEY}=<your user name> and let ${automation ? 'the controller retry' : 'the delete be retried'}`,
+          `${SKIP_REASON_KEY}="<why>" ${SKIP_BY_KEY}=${WRITER_PLACEHOLDER} and let ${automation ? 'the controller retry' : 'the delete be retried'}`,
       });
     },
   };
@@ -408,7 +409,7 @@ function judgeNamespaceDelete(
     overrideHint:
       // Every PVC of the namespace goes with it: `--all` approves what it deletes when the names do not fit.
       `back the data up, then mark each PVC that may go: kubectl annotate pvc <pvcs|--all> -n ${namespace} ${DELETE_APPROVED_KEY}=true ` +
-      `${SKIP_BY_KEY}=<your user name>, and let ${automation ? 'the controller retry' : 'the delete be retried'}\n` +
+      `${SKIP_BY_KEY}=${WRITER_PLACEHOLDER}, and let ${automation ? 'the controller retry' : 'the delete be retried'}\n` +
       `or, for every PVC in it: ${annotateHint('namespace', namespace).replace(/^run: /, '')}`,
   });
 }
@@ -481,7 +482,7 @@ function judgeStatefulSetDelete(request: AdmissionRequest, context: ValidationCo
     unlimited: ['pvc-delete'],
     overrideHint:
       `back the data up, then mark each PVC that may go: kubectl annotate pvc <pvcs> -n ${request.namespace} ${DELETE_APPROVED_KEY}=true ` +
-      `${SKIP_BY_KEY}=<your user name>, or delete with --cascade=orphan to keep the PVCs, and let ` +
+      `${SKIP_BY_KEY}=${WRITER_PLACEHOLDER}, or delete with --cascade=orphan to keep the PVCs, and let ` +
       `${automation ? `the controller retry (${orphaningPrune(request.userInfo.username)})` : 'the delete be retried'}`,
   });
 }
@@ -671,7 +672,7 @@ function judgeScaleDown(request: AdmissionRequest, context: ValidationContext, m
     unlimited: ['pvc-delete'],
     overrideHint:
       `back the data up, then mark each PVC that may go: kubectl annotate pvc <pvcs> -n ${request.namespace} ${DELETE_APPROVED_KEY}=true ` +
-      `${SKIP_BY_KEY}=<your user name>, or set whenScaled: Retain ${driftCorrection ? "in the HelmRelease's values" : 'first'} to keep them, and let ` +
+      `${SKIP_BY_KEY}=${WRITER_PLACEHOLDER}, or set whenScaled: Retain ${driftCorrection ? "in the HelmRelease's values" : 'first'} to keep them, and let ` +
       `${automation ? 'the controller retry' : 'the change be retried'}` +
       (driftCorrection
         ? `\nor, if Flux corrects drift of a HelmRelease: declare the live replicas in its values, ` +
@@ -743,10 +744,10 @@ function judgeReclaimChange(request: AdmissionRequest, context: ValidationContex
       ? `if its data may go, ${createdApproval(request.userInfo, context.config, automation)}`
       : repointed
         ? `apply the PV without spec.claimRef (its live one stays), or with the uid of the live claim; if its data may go: ` +
-          `kubectl annotate pv ${name} ${DELETE_APPROVED_KEY}=true ${SKIP_REASON_KEY}="<why>" ${SKIP_BY_KEY}=<your user name>, and let ` +
+          `kubectl annotate pv ${name} ${DELETE_APPROVED_KEY}=true ${SKIP_REASON_KEY}="<why>" ${SKIP_BY_KEY}=${WRITER_PLACEHOLDER}, and let ` +
           `${automation ? 'the controller retry' : 'the change be retried'}`
         : `keep reclaim policy ${target.previousPolicy || 'Retain'} until the data is backed up or rebound; if it may go: kubectl annotate pv ${name} ` +
-        `${DELETE_APPROVED_KEY}=true ${SKIP_REASON_KEY}="<why>" ${SKIP_BY_KEY}=<your user name>, and let ` +
+        `${DELETE_APPROVED_KEY}=true ${SKIP_REASON_KEY}="<why>" ${SKIP_BY_KEY}=${WRITER_PLACEHOLDER}, and let ` +
         `${automation ? 'the controller retry' : 'the change be retried'}`,
   });
 }
@@ -813,6 +814,6 @@ function judgeLonghornVolumeDelete(
     reviewed: { resources: ['volumes.longhorn.io'], name, namespace: request.namespace, annotations },
     overrideHint:
       `back the data up, then run: kubectl annotate volumes.longhorn.io ${name} -n ${request.namespace} ${DELETE_APPROVED_KEY}=true ` +
-      `${SKIP_REASON_KEY}="<why>" ${SKIP_BY_KEY}=<your user name> and let ${automation ? 'the controller retry' : 'the delete be retried'}`,
+      `${SKIP_REASON_KEY}="<why>" ${SKIP_BY_KEY}=${WRITER_PLACEHOLDER} and let ${automation ? 'the controller retry' : 'the delete be retried'}`,
   });
 }

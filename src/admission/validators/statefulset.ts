@@ -31,6 +31,7 @@ import { judgeByPlan, staleOverride } from '../plan-judge.ts';
 import { PLANS, readOverrides } from '../plans.ts';
 import { allowed, denied, type AdmissionRequest, type Decision, type UserInfo, type WebhookDeclaration } from '../types.ts';
 import type { ValidationContext, Validator } from '../validator.ts';
+import { WRITER_PLACEHOLDER } from '../../override-keys.ts';
 
 /**
  * CEL: a StatefulSet that claims storage, unless Helm wrote it for a release of its own namespace, as far as CEL can
@@ -98,9 +99,9 @@ export function statefulSetValidator(_config: Config): Validator {
         // One line per way out, each a command with the PVCs refused filled in (decide.ts fills `<pvcs:check>`).
         overrideHint:
           `data meant to be reused: kubectl annotate pvc -n ${target.namespace} <pvcs:orphan-pvc> ${REUSE_KEY}=true ` +
-          `${SKIP_BY_KEY}=<your user name>; obsolete: kubectl delete pvc -n ${target.namespace} <pvcs:orphan-pvc>\n` +
+          `${SKIP_BY_KEY}=${WRITER_PLACEHOLDER}; obsolete: kubectl delete pvc -n ${target.namespace} <pvcs:orphan-pvc>\n` +
           `adopted pods' PVCs that may go: kubectl annotate pvc -n ${target.namespace} <pvcs:pvc-delete> ${DELETE_KEY}=true ` +
-          `${SKIP_BY_KEY}=<your user name>; or declare the replicas those pods run\n` +
+          `${SKIP_BY_KEY}=${WRITER_PLACEHOLDER}; or declare the replicas those pods run\n` +
           // YAML lines for the manifest, as an upgrade object's CREATE says them: the object is not there to annotate.
           `or add to the StatefulSet's metadata.annotations in its manifest, then create it again:\n` +
           `  ${SKIP_KEY}: "<checks>"\n  ${SKIP_REASON_KEY}: "<why>"\n  ${SKIP_BY_KEY}: "<your user name>"`,
@@ -276,7 +277,7 @@ function judgeScaleUp(request: AdmissionRequest, context: ValidationContext): De
     overrides: readOverrides(plan, { 'pvc-reuse': reuseApprovalSource }),
     unlimited: true,
     overrideHint:
-      `data meant to be reused: kubectl annotate pvc -n ${target.namespace} <pvcs> ${REUSE_KEY}=true ${SKIP_BY_KEY}=<your user name>; ` +
+      `data meant to be reused: kubectl annotate pvc -n ${target.namespace} <pvcs> ${REUSE_KEY}=true ${SKIP_BY_KEY}=${WRITER_PLACEHOLDER}; ` +
       `obsolete: kubectl delete pvc -n ${target.namespace} <pvcs>`,
   });
 }

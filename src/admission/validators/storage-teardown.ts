@@ -38,6 +38,7 @@ import { withholdOtherNamespaces } from '../withhold.ts';
 import { PLANS, readOverrides, type Plan } from '../plans.ts';
 import { allowed, denied, type AdmissionRequest, type Decision, type WebhookDeclaration } from '../types.ts';
 import type { ValidationContext, Validator } from '../validator.ts';
+import { WRITER_PLACEHOLDER } from '../../override-keys.ts';
 
 /** Longhorn's finalizer on its volumes, replicas and other CRs. */
 export const LONGHORN_FINALIZER = 'longhorn.io';
@@ -156,7 +157,7 @@ function judgeCrdDelete(request: AdmissionRequest, context: ValidationContext, n
   const annotations = metaOf(old)?.annotations ?? {};
   const where = `CRD ${name}`;
   const plan = PLANS['crd-delete'];
-  const approval = `${DELETE_APPROVED_KEY}=true ${SKIP_BY_KEY}=<your user name>`;
+  const approval = `${DELETE_APPROVED_KEY}=true ${SKIP_BY_KEY}=${WRITER_PLACEHOLDER}`;
   const automation = isAutomation(request.userInfo, context.config);
   // Who deletes it again once the PVCs are marked: a controller at its next sync; a person, by hand (a refused
   // `helm uninstall` deleted the release's other objects and left it "uninstalling": run again, it deletes the rest).
@@ -194,7 +195,7 @@ function markingCommands(claims: Iterable<PersistentVolumeClaimRecord>, snapshot
   }
   const sorted = [...namespaces].sort();
   const commands = sorted.slice(0, MAX_MARKING_NAMESPACES).map((namespace) => `kubectl annotate pvc <pvcs@${namespace}> -n ${namespace}`);
-  if (sorted.length > MAX_MARKING_NAMESPACES) commands.push('kubectl annotate pvc <pvc> -n <its namespace>');
+  if (sorted.length > MAX_MARKING_NAMESPACES) commands.push('kubectl annotate pvc "<pvc>" -n "<its namespace>"');
   return commands;
 }
 

@@ -84,7 +84,7 @@ describe("a CRD's DELETE takes the PVCs the objects of its kind own", () => {
     const fix = message.replace(/\s+/g, ' ');
     expect(fix).toContain('Helm: set helm.sh/resource-policy: keep on it in the chart, or ship it in crds/, which Helm never deletes');
     // The live CRD is annotated with kubectl's syntax (key=value), never a YAML one.
-    expect(fix).toContain('for an upgrade, kubectl annotate crd <name> helm.sh/resource-policy=keep is enough');
+    expect(fix).toContain('for an upgrade, kubectl annotate crd "<name>" helm.sh/resource-policy=keep is enough');
     expect(fix).not.toContain('annotate it helm.sh/resource-policy');
   });
 
@@ -116,7 +116,7 @@ describe("a CRD's DELETE takes the PVCs the objects of its kind own", () => {
     m.upsert('persistentVolumeClaim', pvc({ namespace: 'kept', name: 'k-1', volumeName: 'pv-k', ownerReferences: [{ ...CNPG, name: 'k', uid: 'uid-k' }] }));
     m.upsert('persistentVolume', pv({ name: 'pv-k', claimNamespace: 'kept', claimName: 'k-1', reclaimPolicy: 'Retain' }));
     const byAlice = validator.handle(crdDelete({ user: ALICE }), context(m)).status?.message ?? '';
-    const approval = 'volume-guard.io/delete=true volume-guard.io/skip-by=<your user name>';
+    const approval = 'volume-guard.io/delete=true volume-guard.io/skip-by="<you>"';
     expect(byAlice).toContain(`\n  kubectl annotate pvc db2-1 -n erp ${approval}\n`);
     expect(byAlice).toContain(`\n  kubectl annotate pvc db-1 -n shop ${approval}\n`);
     expect(byAlice).not.toContain('-n kept');
@@ -132,7 +132,7 @@ describe("a CRD's DELETE takes the PVCs the objects of its kind own", () => {
     }
     const many = validator.handle(crdDelete({ user: ALICE }), context(m)).status?.message ?? '';
     expect(many.match(/kubectl annotate pvc /g)).toHaveLength(4);
-    expect(many).toContain(`kubectl annotate pvc <pvc> -n <its namespace> ${approval}`);
+    expect(many).toContain(`kubectl annotate pvc "<pvc>" -n "<its namespace>" ${approval}`);
   });
 
   it('refuses a person deleting it too (not only automation)', () => {

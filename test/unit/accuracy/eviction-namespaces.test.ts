@@ -67,7 +67,7 @@ describe("a namespace's skip-evictions waives its own data only", () => {
   it("the override it prints annotates the node with the refused checks only: never the namespace's skip-evictions", () => {
     const override = (evict(cluster(), 'a-web', 'team-a').status?.message ?? '').split('\n').find((line) => line.includes('kubectl annotate'));
     expect(override?.trim()).toBe(
-      'kubectl annotate node node-1 volume-guard.io/skip=last-replica-on-node,single-replica,node-local-volume volume-guard.io/skip-reason="<why>" volume-guard.io/skip-by=<you>',
+      'kubectl annotate node node-1 volume-guard.io/skip=last-replica-on-node,single-replica,node-local-volume volume-guard.io/skip-reason="<why>" volume-guard.io/skip-by="<you>"',
     );
   });
 
@@ -101,7 +101,7 @@ describe('an eviction names nothing of another namespace', () => {
     expect(message).toContain('pv-a');
     expect(message).toContain('team-a/data-a');
     expect(message).toContain('4 risks of data loss');
-    expect(message).toMatch(/edit volumes\.longhorn\.io\s+<volume>/);
+    expect(message).toMatch(/edit volumes\.longhorn\.io\s+"<volume>"/);
   });
 
   it("a pod of team-b evicted: team-b's objects are named, team-a's withheld", () => {

@@ -34,8 +34,8 @@ it("advises Flux's helm-controller an override it can use", () => {
   expect(override, text).not.toMatch(/helm upgrade \.\.\. --labels/);
   expect(override, text).toContain('kubectl annotate namespace shop volume-guard.io/skip=orphan-pvc');
   expect(override, text).toContain('volume-guard.io/skip-until=');
-  expect(override, text).toContain('then force the HelmRelease: flux reconcile helmrelease <name> -n <namespace> --force');
-  expect(text).toContain('flux reconcile helmrelease <name> -n <namespace> --force.');
+  expect(override, text).toContain('then force the HelmRelease: flux reconcile helmrelease "<name>" -n "<namespace>" --force');
+  expect(text).toContain('flux reconcile helmrelease "<name>" -n "<namespace>" --force.');
 });
 
 it('still advises --labels to a person running helm', () => {

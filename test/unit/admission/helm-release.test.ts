@@ -117,7 +117,7 @@ describe('helm release validator', () => {
     const rollback = words({ version: 5, status: 'pending-rollback' });
     expect(rollback).toContain(`kubectl annotate namespace ${NS} volume-guard.io/skip=orphan-pvc`);
     // The command works as given: the override guard wants the writer recorded in the same write.
-    expect(rollback).toContain('volume-guard.io/skip-by=<you>');
+    expect(rollback).toContain('volume-guard.io/skip-by="<you>"');
     expect(rollback).not.toContain('--labels');
   });
 

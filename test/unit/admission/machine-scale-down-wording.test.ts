@@ -65,7 +65,7 @@ describe("a refused Cluster API scale-down's wording", () => {
     const message = validator.handle(scaleDown('machinedeployments', 'md-0'), context(cluster())).status?.message ?? '';
     expect(message).toContain(
       '  annotate the Machine to remove instead: kubectl annotate machines.cluster.x-k8s.io md-0-b -n capi cluster.x-k8s.io/delete-machine=yes, ' +
-        'or kubectl annotate node w1 volume-guard.io/skip=last-replica-on-node,single-replica volume-guard.io/skip-reason="<why>" volume-guard.io/skip-by=<you>',
+        'or kubectl annotate node w1 volume-guard.io/skip=last-replica-on-node,single-replica volume-guard.io/skip-reason="<why>" volume-guard.io/skip-by="<you>"',
     );
     expect(message).not.toContain('<your user name>');
     expect(message).not.toContain('or run:');
@@ -80,6 +80,6 @@ describe("a refused Cluster API scale-down's wording", () => {
     expect(message.split('\n')[0]).toMatch(/^volume-guard refused the scale-down of MachineSet capi\/md-0-s from 2 to 1, which may remove Machine md-0-a on node w1: risks of data loss on 2 Machines' nodes/);
     expect(message.split('\n')[1]).toBe('Cluster API may remove any of its Machines (fewer than 1 marked cluster.x-k8s.io/delete-machine).');
     expect(message.replace(/\n\s+/g, ' ')).toContain('then scale MachineSet capi/md-0-s to 1 again.');
-    expect(message).toContain('\n  kubectl annotate node w1 volume-guard.io/skip=last-replica-on-node,single-replica volume-guard.io/skip-reason="<why>" volume-guard.io/skip-by=<you>');
+    expect(message).toContain('\n  kubectl annotate node w1 volume-guard.io/skip=last-replica-on-node,single-replica volume-guard.io/skip-reason="<why>" volume-guard.io/skip-by="<you>"');
   });
 });

@@ -87,7 +87,7 @@ describe('denial layout', () => {
     expect(lines.some((line) => line.startsWith('  Fix: '))).toBe(true);
     const override = lines.indexOf('Override (an authorized admin, after checking):');
     expect(lines[override + 1]).toBe(
-      '  kubectl annotate node worker-1 volume-guard.io/skip=last-replica-on-node volume-guard.io/skip-reason="<why>" volume-guard.io/skip-by=<you>',
+      '  kubectl annotate node worker-1 volume-guard.io/skip=last-replica-on-node volume-guard.io/skip-reason="<why>" volume-guard.io/skip-by="<you>"',
     );
   });
 
@@ -334,7 +334,7 @@ describe('advice that works for the situation', () => {
     expect(message).toContain('helm upgrade ... --labels volume-guard.io/skip=orphan-pvc');
     expect(message).toContain('kubectl delete pvc -n shop data-db-0 data-cache-0');
     // The approval counts only with its writer: the advice writes both, or the override guard refuses it.
-    expect(adopted.replace(/\s+/g, ' ')).toContain('volume-guard.io/reuse=true volume-guard.io/skip-by=<your user name>');
+    expect(adopted.replace(/\s+/g, ' ')).toContain('volume-guard.io/reuse=true volume-guard.io/skip-by="<you>"');
   });
 
   it('counts adopted and stranded PVCs in plural-correct words', () => {
@@ -591,7 +591,7 @@ describe("a denial's override lines", () => {
 
   it('keeps the longest command volume-guard writes whole: three PVC names of 253 characters', () => {
     const names = ['a', 'b', 'c'].map((letter) => letter.repeat(253));
-    const command = `data meant to be reused: kubectl annotate pvc -n ${'n'.repeat(63)} ${names.join(' ')} ... volume-guard.io/reuse=true volume-guard.io/skip-by=<your user name>`;
+    const command = `data meant to be reused: kubectl annotate pvc -n ${'n'.repeat(63)} ${names.join(' ')} ... volume-guard.io/reuse=true volume-guard.io/skip-by="<you>"`;
     expect(command.length).toBeGreaterThan(400);
     const message = deny([command]);
     expect(message).toContain(`  ${command}`);

@@ -148,7 +148,7 @@ describe('the orphan-pvc fix over more PVCs than its commands name', () => {
     const lines = text.split('\n');
     expect(lines.filter((line) => line.includes('kubectl'))).toEqual([
       `       kubectl delete pvc -n shop ${named}`,
-      `       kubectl annotate pvc -n shop ${named} volume-guard.io/reuse=true volume-guard.io/skip-by=<your user name>`,
+      `       kubectl annotate pvc -n shop ${named} volume-guard.io/reuse=true volume-guard.io/skip-by="<you>"`,
     ]);
     expect(words(text)).toContain(`old data obsolete: kubectl delete pvc -n shop ${named} meant to be reused: kubectl annotate pvc -n shop ${named}`);
   });

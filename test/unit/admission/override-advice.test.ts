@@ -905,7 +905,7 @@ describe('the override a denial prints, on an object that already holds one', ()
     const refused = helm.handle(built.request, context(model));
     const message = (refused.status?.message ?? '').replace(/\s+/g, ' ');
     expect(message).toContain(
-      `kubectl annotate --overwrite pvc -n ${NS} devlake-mysql-data-devlake-mysql-0 volume-guard.io/reuse=true volume-guard.io/skip-by=<your user name> volume-guard.io/skip-until=<new RFC 3339 time>`,
+      `kubectl annotate --overwrite pvc -n ${NS} devlake-mysql-data-devlake-mysql-0 volume-guard.io/reuse=true volume-guard.io/skip-by="<you>" volume-guard.io/skip-until="<new RFC 3339 time>"`,
     );
   });
 });

@@ -173,7 +173,7 @@ describe('owner-delete: an automation DELETE of an object that PVCs name as owne
     expect(text).toContain('PVC team-a/data');
     expect(text).toContain('PVC team-b/data');
     expect(text).toContain('deleted with Tenant acme, which its ownerReferences name');
-    expect(text).toContain('kubectl annotate pvc <pvc> -n <its namespace> volume-guard.io/delete=true');
+    expect(text).toContain('kubectl annotate pvc "<pvc>" -n "<its namespace>" volume-guard.io/delete=true');
   });
 
   it('honours volume-guard.io/delete=true on every claim (with its writer recorded), audited; one left unapproved is still named', () => {

@@ -84,7 +84,7 @@ describe('audit report: the whole cluster', () => {
     expect(cordon.operation).toBe('cordon/drain of node node-2');
     expect(cordon.override).toBe(
       // Every check its cordon is refused for: one skip holds one list.
-      'kubectl annotate node node-2 volume-guard.io/skip=single-replica,volume-health,last-replica-on-node volume-guard.io/skip-reason="<why>" volume-guard.io/skip-by=<your user name>',
+      'kubectl annotate node node-2 volume-guard.io/skip=single-replica,volume-health,last-replica-on-node volume-guard.io/skip-reason="<why>" volume-guard.io/skip-by="<you>"',
     );
     expect(cordon.related).toEqual([
       { kind: 'PersistentVolumeClaim', namespace: 'shop', name: 'carts' },
@@ -211,7 +211,7 @@ describe('audit report: --node', () => {
     expect(new Set(scoped.findings.map((f) => f.override))).toEqual(
       new Set([
         'kubectl annotate --overwrite node node-1 volume-guard.io/skip=single-replica,volume-health,last-replica-on-node,node-local-volume ' +
-          'volume-guard.io/skip-reason="<why>" volume-guard.io/skip-by=<your user name>',
+          'volume-guard.io/skip-reason="<why>" volume-guard.io/skip-by="<you>"',
       ]),
     );
     expect(scoped.notes).toEqual([DEFAULT_CONFIG_NOTE]);
@@ -236,7 +236,7 @@ describe('audit report: --release', () => {
     expect(devlake.findings.map((f) => f.severity)).toEqual(['critical', 'critical']);
     expect(devlake.findings[0]!.operation).toBe('re-install of Helm release devlake/devlake');
     expect(devlake.findings[0]!.override).toBe(
-      'kubectl annotate pvc data-devlake-mysql-0 -n devlake volume-guard.io/reuse=true volume-guard.io/skip-by=<your user name> (only if its data is meant to be reused)',
+      'kubectl annotate pvc data-devlake-mysql-0 -n devlake volume-guard.io/reuse=true volume-guard.io/skip-by="<you>" (only if its data is meant to be reused)',
     );
     expect(devlake.findings[0]!.overriddenBy).toBeUndefined();
     expect(devlake.findings[1]!.overriddenBy).toBe('annotation volume-guard.io/reuse on PersistentVolumeClaim devlake/data-devlake-mysql-1');
