@@ -2,6 +2,7 @@
 // window keeps waiving checks until someone removes it, so the audit lists every one with its reason.
 
 import { compareText } from '../text.ts';
+import { OVERRIDE_KEYS } from '../override-keys.ts';
 import {
   DELETE_KEY,
   HARVESTER_SKIP_DETACHED_KEY,
@@ -21,7 +22,7 @@ import {
 } from '../admission/overrides.ts';
 import { plansReading, type PlanIdReading } from '../admission/plans.ts';
 import { DELETING_OWNERS, SCALING_OWNERS, type RolloutOwnerKind } from '../admission/rollout-owner.ts';
-import { ANNOTATION_PREFIX, type Labels, type NamespaceRecord, type NodeRecord, type PersistentVolumeClaimRecord } from '../cluster/records.ts';
+import { type Labels, type NamespaceRecord, type NodeRecord, type PersistentVolumeClaimRecord } from '../cluster/records.ts';
 import type { CheckId } from '../checks/types.ts';
 import { defaultConfig } from '../config.ts';
 import type { AuditModel } from './model.ts';
@@ -245,7 +246,7 @@ export function overridesOf(carrier: OverrideCarrier, now: number = Date.now(), 
     if (field === 'label' && carrier.labelsIgnored) {
       // As a PVC's reuse label: listed, not honored (the writer and expiry keys go with the override they qualify).
       for (const [key, value] of Object.entries(values)) {
-        if (!key.startsWith(ANNOTATION_PREFIX) || LIFECYCLE_KEYS.includes(key)) continue;
+        if (!OVERRIDE_KEYS.includes(key) || LIFECYCLE_KEYS.includes(key)) continue;
         const unknown = key === SKIP_KEY || key === SKIP_EVICTIONS_KEY ? parseSkip(value).unknown : [];
         add(key, value, [], unknown, 'not honored: only the annotation counts', `nothing: volume-guard reads the overrides of a ${carrier.kind} as annotations only`);
       }
@@ -317,10 +318,14 @@ export function compareOverrides(a: LingeringOverride, b: LingeringOverride): nu
   );
 }
 
-/** Its `volume-guard.io/` labels, NO_LABELS when none (a Node keeps every label). */
+/**
+ * Its labels named as an override key, NO_LABELS when none (a Node keeps every label). Other `volume-guard.io/` labels
+ * (`volume-guard.io/test=probe` on the test harness's probe node, a webhook's test selector) are no override, even
+ * written by mistake: listing them as "not honored" overrides would send an admin looking for a skip nobody wrote.
+ */
 function overrideLabels(labels: Labels | undefined): Labels {
   if (labels === undefined) return NO_LABELS;
-  const keys = Object.keys(labels).filter((key) => key.startsWith(ANNOTATION_PREFIX));
+  const keys = Object.keys(labels).filter((key) => OVERRIDE_KEYS.includes(key));
   return keys.length === 0 ? NO_LABELS : Object.fromEntries(keys.map((key) => [key, labels[key] ?? '']));
 }
 

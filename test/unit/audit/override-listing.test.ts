@@ -30,6 +30,14 @@ describe('lingering overrides', () => {
     expect(overrides[1]?.appliesTo).toBe('nothing: volume-guard reads the overrides of a Namespace as annotations only');
   });
 
+  it('lists no volume-guard.io/ label that is no override key (the harness probe node, a test selector)', () => {
+    const model = longhornCluster();
+    model.upsert('node', node({ name: 'volume-guard-probe', labels: { 'volume-guard.io/test': 'probe' } }));
+    model.upsert('namespace', namespace({ name: 'shop', labels: { 'volume-guard.io/test': 'allow-all', 'volume-guard.io/skip-evictions': '*' } }));
+    const { overrides } = audit({ model });
+    expect(overrides.map((o) => `${o.object.kind}/${o.object.name} ${o.field} ${o.key}=${o.value}`)).toEqual(['Namespace/shop label volume-guard.io/skip-evictions=*']);
+  });
+
   it('sorts the release labels among the rest (their records are Secrets or ConfigMaps)', () => {
     const releaseLabels = [{ namespace: 'shop', name: 'shop', revisions: [{ version: 2, status: 'deployed', labels: { 'volume-guard.io/skip': 'orphan-pvc' }, store: 'Secret' as const }] }];
     const { overrides } = audit({ model: longhornCluster(), upgradeObjects: UPGRADE_OBJECTS, releaseLabels });
