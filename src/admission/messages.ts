@@ -1451,7 +1451,10 @@ export function denialMessage(input: {
   }
   if (input.probe !== undefined) input.probe.couldListMore = couldListMore(prepared, fixed, fits);
   const body = prepared.flatMap((group) => group.lines(fits));
-  return [...head, ...body, ...tail].join('\n');
+  // kubectl drain joins the refusals of several pods with ", " into one line per seam (apimachinery
+  // pkg/util/errors aggregate.Error: "[a, b]"): an eviction's refusal ends its last line, the override command, so the
+  // next refusal starts on a line of its own and the command is copied whole.
+  return [...head, ...body, ...tail].join('\n') + (input.situation?.kind === 'eviction' ? '\n' : '');
 }
 
 /** The numbers of objects per check a denial tries to list, most first, until its message fits. */
