@@ -245,7 +245,9 @@ export function judge(input: Judgement): Decision {
   const honoredOverrides = overriddenChecks.length ? [...honored.values()].map(honoredOverride) : undefined;
   for (const { where, checks, count, reason } of honoredOverrides ?? []) {
     const why = reason ? `, reason: ${reason}` : '';
-    warnings.push(...wrap(`volume-guard: ${[...checks].join(',')} overridden by ${where} (${plural(count, 'risk', 'risks')} accepted${why})`));
+    // After a colon, not in brackets: several places name themselves with brackets already (`release label (revision 1)`,
+    // `namespace shop (volume-guard.io/skip-evictions)`), which read `(revision 1) (1 risk accepted)` otherwise.
+    warnings.push(...wrap(`volume-guard: ${[...checks].join(',')} overridden by ${where}: ${plural(count, 'risk', 'risks')} accepted${why}`));
   }
   const auditAnnotations = honoredOverrides ? overrideAudit(honoredOverrides) : undefined;
 

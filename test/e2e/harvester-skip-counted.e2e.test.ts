@@ -64,7 +64,7 @@ describe('Harvester-skip upgrade over more single-replica volumes than a denial 
     expect(denied.stderr).not.toContain('hsc-attached-12');
     expect(denied.stderr.replace(/\s+/g, ' ')).toContain('wait until Longhorn has rebuilt the missing replicas');
     expect(denied.stderr).toContain(
-      `single-replica overridden by annotation harvesterhci.io/skipSingleReplicaDetachedVol (${DETACHED} risks accepted`,
+      `single-replica overridden by annotation harvesterhci.io/skipSingleReplicaDetachedVol: ${DETACHED} risks accepted`,
     );
     // Harvester's advice is not offered: the annotation is there and attached volumes remain.
     expect(denied.stderr).not.toContain('or, as Harvester does, skip only detached volumes');

@@ -136,7 +136,7 @@ describe('Harvester on two nodes', () => {
     const cordon = await kubectl(['cordon', 'hn-1']);
     // Wrapped by kubectl's warning lines: the carried override names the Upgrade it came from.
     expect(cordon.stderr).toContain('last-replica-on-node,single-replica overridden by Harvester Upgrade harvester-system/hn-upgrade');
-    expect(cordon.stderr).toContain('(volume-guard.io/skip, draining node hn-1) (2 risks accepted, reason: VM disks backed up)');
+    expect(cordon.stderr).toContain('(volume-guard.io/skip, draining node hn-1): 2 risks accepted, reason: VM disks backed up');
     expect(cordon.stdout).toContain('node/hn-1 cordoned');
     // Rancher's drain of the cordoned node: its evictions get the node-wide checks, waived the same way.
     const drain = await drainDryRun('hn-1');

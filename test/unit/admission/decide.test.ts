@@ -141,6 +141,18 @@ describe('judge', () => {
     expect(decision.warnings?.join('\n')).toContain('alice may not write overrides');
   });
 
+  it('the warning of an honored override reads with one pair of brackets, whatever its place says in brackets', () => {
+    // Places named with brackets: a release label (helm-release.ts), a namespace's skip-evictions (eviction.ts).
+    for (const where of ['release label (revision 1)', 'namespace shop (volume-guard.io/skip-evictions)']) {
+      const source = skipFrom(where, { 'volume-guard.io/skip': 'node-local-volume', 'volume-guard.io/skip-by': 'admin', 'volume-guard.io/skip-reason': 'backed up' });
+      const decision = judge(base({ findings: [finding('node-local-volume', 'pv-a')], overrides: [source!] }));
+      expect(decision.allowed).toBe(true);
+      const line = (decision.warnings ?? []).join(' ').replace(/\s+/g, ' ');
+      expect(line).toContain(`node-local-volume overridden by ${where}: 1 risk accepted, reason: backed up`);
+      expect(line).not.toContain(') (');
+    }
+  });
+
   it('an override for one check leaves the others enforced', () => {
     const source = skipFrom('node worker-1', { 'volume-guard.io/skip': 'node-local-volume', 'volume-guard.io/skip-by': 'admin' });
     const decision = judge(
