@@ -14,7 +14,12 @@ import type { ReplicaDataState, ReplicaScheduling, VolumeContext, VolumeCount, V
  * (isSafeAsLastReplica). Its data is counted with the failed replicas salvage brings back (salvagedReplicas).
  */
 export function isHealthyReplica(replica: LonghornReplicaRecord): boolean {
-  return replica.healthyAt !== '' && replica.failedAt === '' && !replica.deleting && replica.inactive !== true && replica.lastFailedAt === undefined;
+  return isStandingReplica(replica) && replica.lastFailedAt === undefined;
+}
+
+/** Healthy once, not failed now, not going away, active: a healthy replica, or a salvaged one not served since. */
+function isStandingReplica(replica: LonghornReplicaRecord): boolean {
+  return replica.healthyAt !== '' && replica.failedAt === '' && !replica.deleting && replica.inactive !== true;
 }
 
 export function healthyReplicas(replicas: readonly LonghornReplicaRecord[]): LonghornReplicaRecord[] {
@@ -553,7 +558,7 @@ export const SALVAGED_TAG = 'salvaged-unconfirmed';
  * RW since: it holds the data it had when it failed, which may be older than another's, or corrupted.
  */
 export function isSalvagedUnconfirmed(replica: LonghornReplicaRecord): boolean {
-  return replica.lastFailedAt !== undefined && replica.healthyAt !== '' && replica.failedAt === '' && !replica.deleting && replica.inactive !== true;
+  return replica.lastFailedAt !== undefined && isStandingReplica(replica);
 }
 
 /**

@@ -40,7 +40,7 @@ import { describeUser, skipOnReviewedObject, staleModelDecision, staleReads } fr
 import { annotateHint, combinedOverrideAudit, fitOverrideToStored, type StoredAnnotations } from '../decide.ts';
 import { field, metaOf, stringField } from '../objects.ts';
 import { mayWriteOverrides, skipFrom, whoMayWriteOverrides, type OverrideSource } from '../overrides.ts';
-import { SKIP_BY_KEY, SKIP_KEY, SKIP_REASON_KEY } from '../../override-keys.ts';
+import { SKIP_BY_KEY, SKIP_KEY, SKIP_REASON_KEY, WRITER_PLACEHOLDER } from '../../override-keys.ts';
 import { MAX_DENIAL_LENGTH, OVERRIDE_HEADING, wrap } from '../messages.ts';
 import { allowed, denied, type AdmissionRequest, type Decision, type WebhookDeclaration } from '../types.ts';
 import type { ValidationContext, Validator } from '../validator.ts';
@@ -51,7 +51,6 @@ import { DELETING_OWNERS, ownerSkipReading, rolloutOwnerSkip, rolloutOwnerTarget
 import { instanceManagerDrainSkip, POD_DRAIN_LABEL, type DrainInputsChange } from './machine-drain-rules.ts';
 import { judgeNodeRemoval, type DrainCutShort } from './node-cordon.ts';
 import { compareText } from '../../text.ts';
-import { WRITER_PLACEHOLDER } from '../../override-keys.ts';
 
 const GROUP = 'cluster.x-k8s.io';
 /** Machines as kubectl takes them, fully qualified like every CRD of the advice. */
@@ -355,9 +354,7 @@ function judgeDrainsEnded(context: ValidationContext, input: { readonly scope: D
     passed.push(decision);
   }
   if (passed.length === 0) return allowed();
-  const result = { ...allowed([...new Set(passed.flatMap((decision) => decision.warnings ?? []))]), ...combinedOverrideAudit(passed) };
-  const overrides = [...new Set(passed.flatMap((decision) => decision.overrides ?? []))];
-  return overrides.length > 0 ? { ...result, overrides } : result;
+  return allowedAsOne(passed);
 }
 
 /** The owners whose DELETE removes every Machine they hold, by the resource deleted. */
@@ -376,7 +373,7 @@ function judgeOwnerDelete(request: AdmissionRequest, context: ValidationContext)
   const name = request.name || stringField(request.oldObject, 'metadata', 'name');
   const ref = `${request.namespace}/${name}`;
   const resource = request.resource.resource;
-  const owner = resource in MACHINE_OWNERS ? MACHINE_OWNERS[resource as keyof typeof MACHINE_OWNERS] : undefined;
+  const owner = Object.hasOwn(MACHINE_OWNERS, resource) ? MACHINE_OWNERS[resource as keyof typeof MACHINE_OWNERS] : undefined;
   const what = `deletion of ${owner ?? 'Cluster'} ${ref}`;
   const again = `delete ${owner ?? 'Cluster'} ${ref} again`;
   const ended =
@@ -450,9 +447,7 @@ function judgeOwnedMachinesRemoval(
     else alsoAtRisk.push({ machine: machine.name, node: machine.nodeName, checks: decision.deniedChecks ?? [] });
   }
   if (refusal) return withOthersAtRisk(refusal, alsoAtRisk, refusedNode);
-  const result = { ...allowed([...new Set(passed.flatMap((decision) => decision.warnings ?? []))]), ...combinedOverrideAudit(passed) };
-  const overrides = [...new Set(passed.flatMap((decision) => decision.overrides ?? []))];
-  return overrides.length > 0 ? { ...result, overrides } : result;
+  return allowedAsOne(passed);
 }
 
 /**
@@ -566,12 +561,20 @@ function deletedForMove(request: AdmissionRequest, context: ValidationContext): 
   return context.snapshot.clusterApiCluster(request.namespace, clusterName)?.paused === true;
 }
 
+/**
+ * The answers allowing the parts of one request (each node it removes, each drain it ends), as one: their warnings, the
+ * overrides they honored and checked, each once.
+ */
+function allowedAsOne(parts: readonly Decision[]): Decision {
+  const result = { ...allowed([...new Set(parts.flatMap((part) => part.warnings ?? []))]), ...combinedOverrideAudit(parts) };
+  const overrides = [...new Set(parts.flatMap((part) => part.overrides ?? []))];
+  return overrides.length > 0 ? { ...result, overrides } : result;
+}
+
 /** Two answers allowing one request, as one: the first's, with the second's warnings and honored overrides added. */
 function bothAllowed(first: Decision, second: Decision): Decision {
   if ((second.warnings ?? []).length === 0 && second.honored === undefined) return first;
-  const warnings = [...new Set([...(first.warnings ?? []), ...(second.warnings ?? [])])];
-  const overrides = [...new Set([...(first.overrides ?? []), ...(second.overrides ?? [])])];
-  return { ...first, ...allowed(warnings), ...combinedOverrideAudit([first, second]), ...(overrides.length > 0 ? { overrides } : {}) };
+  return { ...first, ...allowedAsOne([first, second]) };
 }
 
 /** The Machine's DELETE: its own node's removal, then the drains it ends. */
@@ -908,7 +911,7 @@ export function machineValidator(config: Config): Validator {
       if (!groups.includes(request.kind.group) && !groups.includes(request.resource.group)) return allowed();
       if (request.operation === 'DELETE' && request.resource.resource === 'machines') return judgeMachineDeleteAndDrains(request, context);
       if (request.resource.resource === 'machinedrainrules') return judgeDrainRuleWrite(request, context);
-      if (request.operation === 'DELETE' && ['clusters', 'kubeadmcontrolplanes', 'machinedeployments', 'machinesets'].includes(request.resource.resource)) {
+      if (request.operation === 'DELETE' && (request.resource.resource === 'clusters' || Object.hasOwn(MACHINE_OWNERS, request.resource.resource))) {
         return judgeOwnerDelete(request, context);
       }
       if (request.operation === 'UPDATE' && request.resource.resource === 'machines') return judgeDrainCut(request, context);
