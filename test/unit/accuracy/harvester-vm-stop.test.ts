@@ -70,3 +70,20 @@ describe('stopping a VM on a cordoned Harvester node', () => {
     expect(podDeleteValidator(defaultConfig()).handle(launcherDelete(alice), context(cluster())).allowed).toBe(false);
   });
 });
+
+// The virt-controller exemption of pod-delete takes ANY namespace's `kubevirt-controller` service account:
+// /^system:serviceaccount:[^:]+:kubevirt-controller$/. KubeVirt's virt-controller runs as that account in KubeVirt's
+// install namespace only (kubevirt, Harvester's harvester-system: the operator's RBAC in
+// pkg/virt-operator/resource/generate/rbac/controller.go binds it there). A namespace editor may create a
+// ServiceAccount of that name in their own namespace and act as it (the `edit` role may impersonate service accounts
+// of its namespace); its DELETE of a pod with a VirtualMachineInstance controller reference (which anyone creating or
+// patching the pod can write) on a node being drained then passes unjudged, the node's last copy with it.
+describe('a pod DELETE as a kubevirt-controller service account of another namespace', () => {
+  it('is judged like any other user (only KubeVirt\'s own namespace runs virt-controller)', () => {
+    const impostor: UserInfo = { username: 'system:serviceaccount:vms:kubevirt-controller', groups: ['system:serviceaccounts', 'system:serviceaccounts:vms', 'system:authenticated'] };
+    expect(podDeleteValidator(defaultConfig()).handle(launcherDelete(impostor), context(cluster())).allowed).toBe(false);
+  });
+  it('still passes the real virt-controller', () => {
+    expect(podDeleteValidator(defaultConfig()).handle(launcherDelete(), context(cluster())).allowed).toBe(true);
+  });
+});
