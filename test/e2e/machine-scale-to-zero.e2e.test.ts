@@ -5,7 +5,8 @@
 // Machines is admitted item by item (older API servers name no item in the request): refused naming the Machine.
 // A scale-down the MachineDeployment's own override passes carries to the DELETE of the Machine it named (its
 // controller's next step), and to no other Machine. A scale to zero removes every Machine, whatever the order (the
-// scale subresource carries none): passed by that skip, it carries to the DELETE of each of them.
+// scale subresource carries none): passed by that skip, it carries to the DELETE of each of them, once the MachineSet
+// is the MachineDeployment's (its controller reference) and scaled through the main resource, as its controller does.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { kubectl } from '../harness/cluster.ts';
 import { apply, createNode, createPodOnLocalVolume, deleteObjects, ensureNamespace, eventually, patchStatus } from '../harness/scenario.ts';
@@ -120,8 +121,23 @@ describe('Cluster API: scale to zero and collection DELETEs of Machines', () => 
   });
 
   it("a scale to zero passed by the MachineDeployment's skip passes the DELETE of every Machine of the set", async () => {
-    // The MachineDeployment's skip (previous case) is stored: the MachineSet's scale-down reads it for its Machines.
-    const scaled = await kubectl(['scale', 'machinesets.cluster.x-k8s.io', SET, '-n', NS, '--replicas=0']);
+    // The MachineDeployment's skip (previous case) is stored. The MachineSet is no MachineDeployment's yet, whatever
+    // its Machines' deployment-name label says: its scale-down is refused, through the main resource as through the
+    // scale subresource.
+    const set = ['machinesets.cluster.x-k8s.io', SET, '-n', NS];
+    const toZero = ['patch', ...set, '--type=merge', '-p', '{"spec":{"replicas":0}}'];
+    const standalone = await kubectl([...toZero, '--dry-run=server']);
+    expect(denied(standalone.stderr), standalone.stderr).toBe(true);
+    // Once the MachineDeployment controls it (the reference its controller creates its MachineSets with, or adds when
+    // adopting one), the controller's own patch to zero carries the MachineDeployment's skip to its Machines.
+    const uid = await kubectl(['get', 'machinedeployments.cluster.x-k8s.io', DEPLOYMENT, '-n', NS, '-o', 'jsonpath={.metadata.uid}']);
+    const owner = { apiVersion: 'cluster.x-k8s.io/v1beta1', kind: 'MachineDeployment', name: DEPLOYMENT, uid: uid.stdout, controller: true, blockOwnerDeletion: true };
+    const adopted = await kubectl(['patch', ...set, '--type=merge', '-p', JSON.stringify({ metadata: { ownerReferences: [owner] } })]);
+    expect(adopted.code, adopted.stderr).toBe(0);
+    // A Scale shows no owner: `kubectl scale` of the MachineSet is no step of the MachineDeployment's.
+    const viaScale = await eventually(() => kubectl(['scale', ...set, '--replicas=0', '--dry-run=server']), (r) => r.code !== 0);
+    expect(denied(viaScale.stderr), viaScale.stderr).toBe(true);
+    const scaled = await eventually(() => kubectl(toZero), (r) => r.code === 0);
     expect(scaled.code, scaled.stderr).toBe(0);
     const carried = await kubectl(['delete', 'machines.cluster.x-k8s.io', 'mz-c-data2', '-n', NS, '--dry-run=server']);
     expect(carried.code, carried.stderr).toBe(0);

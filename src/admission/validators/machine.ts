@@ -799,7 +799,12 @@ function judgeScaleDown(request: AdmissionRequest, context: ValidationContext, c
       overrides: {
         object: () => ownSkip,
         node: () => nodeSkip(context, machine.nodeName),
-        'machine-owner': () => (owner === 'MachineSet' ? rolloutOwnerSkip(ownerSkipReading(context), machine, SCALING_OWNERS) : undefined),
+        // Only for a MachineSet its MachineDeployment controls: a standalone one's Machines take whatever
+        // deployment-name label it carries.
+        'machine-owner': () =>
+          owner === 'MachineSet' && controllingDeployment !== undefined && machine.machineDeployment === controllingDeployment
+            ? rolloutOwnerSkip(ownerSkipReading(context), machine, SCALING_OWNERS)
+            : undefined,
       },
       overrideHint: markHint(machine, instead),
       warnings,
@@ -809,6 +814,7 @@ function judgeScaleDown(request: AdmissionRequest, context: ValidationContext, c
       overrideFromHint: true,
     });
   };
+  const controllingDeployment = owner === 'MachineSet' ? deploymentControlling(request) : undefined;
   const unnamed = after === 0 ? undefined : '<name>';
   let refusedMachine: MachineRecord | undefined;
   let refusedWarnings: readonly string[] = [];
@@ -844,6 +850,30 @@ function judgeScaleDown(request: AdmissionRequest, context: ValidationContext, c
   if (refusal) return withOthersAtRisk(refusal, alsoAtRisk, refusedNode);
   const result = { ...allowed(allWarnings), ...combinedOverrideAudit(passed) };
   return checkedOverrides.length ? { ...result, overrides: [...new Set(checkedOverrides)] } : result;
+}
+
+/**
+ * The MachineDeployment controlling the MachineSet under review, as stored and as written (its controller
+ * ownerReference, kind MachineDeployment of cluster.x-k8s.io): the MachineDeployment controller creates its MachineSets
+ * with that reference (getNewMachineSet) and scales only those it controls (getMachineSetsForDeployment keeps the
+ * MachineSets metav1.IsControlledBy it, adopting a matching orphan first by adding the reference), patching the
+ * MachineSet itself. The `cluster.x-k8s.io/deployment-name` label proves nothing: Machines copy it from their
+ * MachineSet's own labels (machineLabelsFromMachineSet), which anyone writing a MachineSet sets. Undefined through the
+ * scale subresource (a Scale has no owners) and for a MachineSet no MachineDeployment controls.
+ */
+function deploymentControlling(request: AdmissionRequest): string | undefined {
+  if (request.subResource !== undefined && request.subResource !== '') return undefined;
+  const controller = (object: unknown): string | undefined => {
+    const refs = field(object, 'metadata', 'ownerReferences');
+    if (!Array.isArray(refs)) return undefined;
+    const ref: unknown = refs.find((entry: unknown) => field(entry, 'controller') === true);
+    const apiVersion = field(ref, 'apiVersion');
+    const name = field(ref, 'name');
+    const group = typeof apiVersion === 'string' ? apiVersion.slice(0, Math.max(0, apiVersion.lastIndexOf('/'))) : '';
+    return field(ref, 'kind') === 'MachineDeployment' && group === GROUP && typeof name === 'string' && name !== '' ? name : undefined;
+  };
+  const stored = controller(request.oldObject);
+  return stored !== undefined && controller(request.object) === stored ? stored : undefined;
 }
 
 /** Another Machine a refused scale-down may remove whose node holds data at risk. */

@@ -273,7 +273,13 @@ describe("Cluster API: the DELETE carrying out a scale-down the owner's override
     const set = (count: number) => ({
       apiVersion: 'cluster.x-k8s.io/v1beta2',
       kind: 'MachineSet',
-      metadata: { name: 'md-0-a', namespace: 'capi', labels: { 'cluster.x-k8s.io/deployment-name': 'md-0' } },
+      // The MachineDeployment controller's MachineSet: created with md-0 as its controller (getNewMachineSet).
+      metadata: {
+        name: 'md-0-a',
+        namespace: 'capi',
+        labels: { 'cluster.x-k8s.io/deployment-name': 'md-0' },
+        ownerReferences: [{ apiVersion: 'cluster.x-k8s.io/v1beta2', kind: 'MachineDeployment', name: 'md-0', uid: 'uid-md-0', controller: true }],
+      },
       spec: { replicas: count, deletion: { order } },
     });
     model.upsert('machineDeployment', machineOwner({ namespace: 'capi', name: 'md-0', annotations: SKIP }));

@@ -49,24 +49,27 @@ function cluster(options: { mdAnnotations?: Record<string, string>; cpAnnotation
   return model;
 }
 
-const machineSet = (replicas: number) => ({
+/** The controller reference the MachineDeployment controller gives the MachineSets it creates (getNewMachineSet). */
+const controlledBy = (name: string) => [{ apiVersion: 'cluster.x-k8s.io/v1beta1', kind: 'MachineDeployment', name, uid: `uid-${name}`, controller: true, blockOwnerDeletion: true }];
+
+const machineSet = (replicas: number, ownerReferences: readonly object[] = controlledBy('md-a')) => ({
   apiVersion: 'cluster.x-k8s.io/v1beta1',
   kind: 'MachineSet',
-  metadata: { name: 'md-a-old', namespace: 'capi', labels: { 'cluster.x-k8s.io/deployment-name': 'md-a' } },
+  metadata: { name: 'md-a-old', namespace: 'capi', labels: { 'cluster.x-k8s.io/deployment-name': 'md-a' }, ownerReferences },
   spec: { replicas, clusterName: 'c1' },
 });
 
-/** The MachineDeployment controller scaling the old MachineSet down. */
-function machineSetScaleDown(before: number, after: number): AdmissionRequest {
+/** The MachineDeployment controller scaling the old MachineSet down (`ownerReferences`: as stored, its controller's by default). */
+function machineSetScaleDown(before: number, after: number, ownerReferences?: readonly object[], userInfo: UserInfo = CAPI_MANAGER): AdmissionRequest {
   return request({
     kind: { group: 'cluster.x-k8s.io', version: 'v1beta1', kind: 'MachineSet' },
     resource: { group: 'cluster.x-k8s.io', version: 'v1beta1', resource: 'machinesets' },
     operation: 'UPDATE',
     namespace: 'capi',
     name: 'md-a-old',
-    userInfo: CAPI_MANAGER,
-    object: machineSet(after),
-    oldObject: machineSet(before),
+    userInfo,
+    object: machineSet(after, ownerReferences),
+    oldObject: machineSet(before, ownerReferences),
   });
 }
 
@@ -192,6 +195,39 @@ describe("a MachineDeployment's or KubeadmControlPlane's skip carried to the ste
     expect(decision.deniedChecks).toEqual(['last-replica-on-node']);
     expect(message(decision)).toContain('vol-2');
     expect(message(decision)).not.toContain('vol-s');
+  });
+
+  it("not to a MachineSet the MachineDeployment does not control, whatever its deployment-name label says", () => {
+    // The MachineDeployment controller scales only the MachineSets it controls (getMachineSetsForDeployment keeps
+    // those metav1.IsControlledBy it), and the Machines take the label from their MachineSet's own labels
+    // (machineLabelsFromMachineSet): a standalone MachineSet labelled with md-a's name is no step of md-a's rollout.
+    const skip = { 'volume-guard.io/skip': 'single-replica', ...SKIP_BY };
+    const model = cluster({ mdAnnotations: skip });
+    const standalone = machines.handle(machineSetScaleDown(1, 0, [], ADMIN), context(model));
+    expect(standalone.allowed).toBe(false);
+    expect(standalone.deniedChecks).toEqual(expect.arrayContaining(['single-replica', 'last-replica-on-node']));
+    expect(standalone.auditAnnotations?.['override-source']).toBeUndefined();
+    // Controlled by another MachineDeployment, or owned by md-a without being its controller: not md-a's either.
+    expect(machines.handle(machineSetScaleDown(1, 0, controlledBy('md-b')), context(model)).allowed).toBe(false);
+    const notController = [{ ...controlledBy('md-a')[0], controller: false }];
+    expect(machines.handle(machineSetScaleDown(1, 0, notController), context(model)).allowed).toBe(false);
+    // Through the scale subresource the Scale shows no owner: the MachineDeployment controller patches the MachineSet
+    // itself, so a scale there (an autoscaler's, a person's) carries no MachineDeployment's skip.
+    const scale = (replicas: number) => ({ apiVersion: 'autoscaling/v1', kind: 'Scale', metadata: { name: 'md-a-old', namespace: 'capi' }, spec: replicas ? { replicas } : {} });
+    const viaScale = request({
+      kind: { group: 'autoscaling', version: 'v1', kind: 'Scale' },
+      resource: { group: 'cluster.x-k8s.io', version: 'v1beta1', resource: 'machinesets' },
+      subResource: 'scale',
+      operation: 'UPDATE',
+      namespace: 'capi',
+      name: 'md-a-old',
+      userInfo: ADMIN,
+      object: scale(0),
+      oldObject: scale(1),
+    });
+    expect(machines.handle(viaScale, context(model)).allowed).toBe(false);
+    // The MachineSet md-a controls still carries it.
+    expect(machines.handle(machineSetScaleDown(1, 0), context(model)).allowed).toBe(true);
   });
 
   it('only the checks it names, only while it counts, only for a policed kind', () => {
