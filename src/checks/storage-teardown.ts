@@ -178,7 +178,8 @@ export function collectReplicaDeletion(snapshot: ClusterSnapshot, target: Replic
 export const SALVAGE_SOURCE_TAG = 'salvage-source';
 
 /**
- * What deleting a failed replica takes from a volume with no healthy replica left, which comes back through
+ * What deleting a failed replica (or one salvaged and not served since) takes from a volume with no healthy replica
+ * left, which comes back through
  * longhorn-manager's auto-salvage (salvagedReplicas: the usable failed replicas within AUTO_SALVAGE_WINDOW_MS of the
  * latest usable failure). When the replica is one salvage brings back and no other it brings back stays (active, on a
  * node that is up and stays), the latest failure left is older: salvage brings the volume back with older data
@@ -193,8 +194,10 @@ function salvageLoss(
 ): 'older' | 'unreachable' | undefined {
   const replicaData = (node: string, diskID?: string): ReplicaDataState => snapshot.replicaData(node, diskID);
   const all = [...others, replica];
-  // A healthy replica sure to hold the data: no salvage (one on a disk Longhorn reports not ready may hold none).
-  if (replica.failedAt === '' || all.some((other) => isHealthyReplica(other) && other.nodeID !== '' && replicaData(other.nodeID, other.diskID) === 'kept')) {
+  // A healthy replica sure to hold the data: no salvage (one on a disk Longhorn reports not ready may hold none). A
+  // replica auto-salvage already brought back (failedAt cleared, lastFailedAt kept, not served since) is still one of
+  // its candidates: deleted, it leaves the volume faulted again, and the next salvage takes what is left.
+  if ((replica.failedAt === '' && replica.lastFailedAt === undefined) || all.some((other) => isHealthyReplica(other) && other.nodeID !== '' && replicaData(other.nodeID, other.diskID) === 'kept')) {
     return undefined;
   }
   const salvaged = salvagedReplicas(all, (node, diskID) => snapshot.nodeIsUp(node, diskID), replicaData);

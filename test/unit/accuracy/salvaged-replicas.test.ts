@@ -8,6 +8,7 @@
 // node holding one may hold the only newest data, and taking it away may bring the volume back older.
 import { describe, expect, it } from 'vitest';
 import { nodeCordonValidator } from '../../../src/admission/validators/node-cordon.ts';
+import { collectReplicaDeletion } from '../../../src/checks/storage-teardown.ts';
 import { upgradeValidator } from '../../../src/admission/validators/upgrade.ts';
 import { SINGLE_REPLICA_COUNT, SINGLE_REPLICA_SET, VOLUME_COUNTS, VOLUME_SETS, countCopies, isHealthyReplica } from '../../../src/checks/longhorn-health.ts';
 import { ClusterModel } from '../../../src/cluster/model.ts';
@@ -85,5 +86,39 @@ describe('replicas salvaged after all failed, none served since', () => {
     for (const nodeID of ['w1', 'w2']) model.upsert('longhornReplica', replica({ volumeName: 'db', nodeID, currentState: 'stopped', desireState: 'stopped' }));
     expect(model.volumeInSet(SINGLE_REPLICA_SET, 'db')).toBe(false);
     expect(cordon(model, 'w1').allowed).toBe(true);
+  });
+});
+
+// A Replica DELETE of one of them (kubectl delete replicas.longhorn.io): longhorn-manager deletes its data. Auto-salvage
+// brought back only the replicas that failed within AutoSalvageTimeLimit (a minute) of the latest failure; a stale
+// replica left failed is older by more than that. Deleting the one salvaged replica leaves the volume faulted again
+// (isAutoSalvageNeeded: no replica left with failedAt empty), and the next auto-salvage brings back the stale one:
+// the volume comes back older (what collectReplicaDeletion already refuses for the same replica before salvage).
+describe('a Replica DELETE of a replica salvaged after all failed, none served since', () => {
+  const deleteOf = (model: ClusterModel, nodeID: string) =>
+    collectReplicaDeletion(model, { replica: model.replicasOfVolume('db').find((r) => r.nodeID === nodeID && r.failedAt === '')! });
+
+  it('is refused when it is the only one salvaged and only a stale failed replica is left: the volume would come back older', () => {
+    const model = cluster([db], [salvaged('w1'), stale]);
+    const findings = deleteOf(model, 'w1').findings;
+    expect(findings.map((f) => f.object.name)).toEqual(['db']);
+    expect(findings[0]?.reason).toContain('holds the newest data');
+  });
+
+  it('is refused the same way before auto-salvage ran (its failedAt still set), as it was', () => {
+    const model = cluster([db], [failedReplica({ volumeName: 'db', nodeID: 'w1', failedAt: LAST_FAILED }), stale]);
+    const target = model.replicasOfVolume('db').find((r) => r.nodeID === 'w1')!;
+    expect(collectReplicaDeletion(model, { replica: target }).findings.map((f) => f.object.name)).toEqual(['db']);
+  });
+
+  it('passes for one of two salvaged in the same window (the other, on a node that is up, comes back as recent), as for failed ones', () => {
+    const model = cluster([db], [salvaged('w1'), salvaged('w2'), stale]);
+    expect(deleteOf(model, 'w1').findings).toEqual([]);
+  });
+
+  it('is refused when the other one salvaged sits on a node that is down', () => {
+    const model = cluster([db], [salvaged('w1'), salvaged('w2'), stale]);
+    model.upsert('node', node({ name: 'w2', ready: 'Unknown' }));
+    expect(deleteOf(model, 'w1').findings.map((f) => f.object.name)).toEqual(['db']);
   });
 });
