@@ -20,7 +20,7 @@ import { RECYCLE_WITHOUT_RECYCLER_TAG } from '../checks/reclaim.ts';
 import { objectRef, type AffectedObject, type CheckId, type Finding } from '../checks/types.ts';
 import { COPIES_HELD_OFF_TAG, COPIES_NOT_ONLY_CORDONED_TAG } from '../checks/last-replica-on-node.ts';
 import { SALVAGE_SOURCE_TAG } from '../checks/storage-teardown.ts';
-import { DATA_IN_FAILED_TAG, DATA_LOST_TAG, NO_COPY_LEFT_TAG, NO_DATA_TAG, SALVAGED_TAG } from '../checks/longhorn-health.ts';
+import { DATA_IN_FAILED_TAG, DATA_LOST_TAG, NO_COPY_LEFT_TAG, NO_DATA_TAG, SALVAGED_TAG, STRICT_LOCAL_TAG } from '../checks/longhorn-health.ts';
 import type { ClusterSnapshot } from '../cluster/snapshot.ts';
 import { isWithheld, withheldLines } from './withheld.ts';
 import { plural } from '../text.ts';
@@ -305,6 +305,19 @@ const RAISE_REPLICAS_KEPT = (ns: string): string =>
   `raise numberOfReplicas to 2 or more (Longhorn UI, or kubectl -n ${ns} edit volumes.longhorn.io "<volume>"): ` +
   'while it is 1, Longhorn replaces no copy that fails';
 
+/**
+ * What a strict-local volume needs before a second copy (STRICT_LOCAL_TAG): Longhorn refuses numberOfReplicas other
+ * than 1 for it, and changes its dataLocality only while it is detached.
+ */
+const STRICT_LOCAL_FIX =
+  'a strict-local volume keeps 1 replica (Longhorn refuses more): detach it and set its dataLocality to best-effort ' +
+  'or disabled before raising numberOfReplicas, or back it up';
+
+/** STRICT_LOCAL_FIX appended when one of the findings is of a strict-local volume. */
+function strictLocalFix(findings: readonly Finding[]): string {
+  return findings.some((finding) => finding.tags.includes(STRICT_LOCAL_TAG)) ? `; ${STRICT_LOCAL_FIX}` : '';
+}
+
 /** Longhorn's namespace, as the findings' Volumes say it (config.longhorn.namespace); its default when none does. */
 function longhornNamespaceOf(findings: readonly Finding[]): string {
   return findings.find((finding) => finding.object.kind === 'Volume' && finding.object.namespace)?.object.namespace ?? 'longhorn-system';
@@ -315,9 +328,9 @@ function longhornNamespaceOf(findings: readonly Finding[]): string {
  * reads more than tags (fates, kinds) and is worded only from all its findings.
  */
 export const WORDING_TAGS: Readonly<Partial<Record<CheckId, readonly string[]>>> = {
-  'single-replica': ['effective', 'several-copies', 'detached'],
+  'single-replica': ['effective', 'several-copies', 'detached', STRICT_LOCAL_TAG],
   'volume-health': [],
-  'last-replica-on-node': [COPIES_HELD_OFF_TAG, COPIES_NOT_ONLY_CORDONED_TAG, 'detached'],
+  'last-replica-on-node': [COPIES_HELD_OFF_TAG, COPIES_NOT_ONLY_CORDONED_TAG, 'detached', STRICT_LOCAL_TAG],
 };
 
 /** pvc-delete's fix for a Helm upgrade dropping templated PVCs (the live PVC's keep annotation spares it). */
@@ -498,6 +511,7 @@ export const CHECK_TEXT: Readonly<Record<CheckId, CheckText>> = {
       if (findings.every((finding) => finding.tags.includes('effective') && !NO_COPY_TAGS.some((tag) => finding.tags.includes(tag)))) {
         return `${EFFECTIVE_REBUILD}${detachedRebuild(findings)}.`;
       }
+      if (findings.every((finding) => finding.tags.includes(STRICT_LOCAL_TAG))) return `${STRICT_LOCAL_FIX}.`;
       return undefined;
     },
     fixFor: (situation, findings) => {
@@ -524,7 +538,7 @@ export const CHECK_TEXT: Readonly<Record<CheckId, CheckText>> = {
       // With no other Longhorn node at all, no raise or rebuild ever makes a second copy: backing up leads instead.
       const alone = sole && aloneInCluster(situation);
       const raise = (rest.every((finding) => finding.tags.includes('several-copies')) ? RAISE_REPLICAS_KEPT : RAISE_REPLICAS)(longhornNamespaceOf(findings));
-      if (configured && !alone) parts.push((only ? raise.replace('"<volume>"', only) : raise) + detachedRebuild(rest));
+      if (configured && !alone) parts.push((only ? raise.replace('"<volume>"', only) : raise) + detachedRebuild(rest) + strictLocalFix(rest));
       if (effective && !alone) parts.push('where numberOfReplicas is already 2 or more, wait until Longhorn has rebuilt the missing replicas');
       if (alone && parts.length === 0) return soleNodeFix(situation, findings.length, true);
       return `${parts.join('; ')}; then ${retry(situation)}.${sole ? ` ${soleNodeFix(situation, findings.length)}` : ''}`;
@@ -581,7 +595,10 @@ export const CHECK_TEXT: Readonly<Record<CheckId, CheckText>> = {
       return `${plural(n, 'Longhorn volume has its', 'Longhorn volumes have their')} only healthy replica, or the only one off cordoned or leaving nodes, on the node`;
     },
     fix: 'let Longhorn rebuild a healthy replica on another node first (with numberOfReplicas 1, raise it: Longhorn makes no second copy otherwise)',
-    fixOf: (findings) => (findings.length > 0 && findings.every(hasCopiesHeldOff) ? `${COPIES_HELD_OFF}: ${copiesHeldOffFix(findings)}.` : undefined),
+    fixOf: (findings) => {
+      if (findings.length > 0 && findings.every(hasCopiesHeldOff)) return `${COPIES_HELD_OFF}: ${copiesHeldOffFix(findings)}.`;
+      return findings.length > 0 && findings.every((finding) => finding.tags.includes(STRICT_LOCAL_TAG)) ? `${STRICT_LOCAL_FIX}.` : undefined;
+    },
     fixFor: (situation, findings) => {
       const rebuild =
         'let Longhorn rebuild a healthy replica on another node (with numberOfReplicas 1, raise it to 2 or more first: ' +
@@ -595,7 +612,8 @@ export const CHECK_TEXT: Readonly<Record<CheckId, CheckText>> = {
           : held.length === findings.length
             ? `${COPIES_HELD_OFF}: ${copiesHeldOffFix(held)}`
             : `${rebuild}; where the other copies are on cordoned or leaving nodes (Longhorn counts them and rebuilds nothing): ${copiesHeldOffFix(held)}`;
-      return `${advice}${held.length === findings.length ? '' : detachedRebuild(findings)}; then ${retry(situation)}.` + (noOtherNode(situation) ? ` ${soleNodeFix(situation, findings.length)}` : '');
+      const strict = held.length === findings.length ? '' : strictLocalFix(findings);
+      return `${advice}${held.length === findings.length ? '' : detachedRebuild(findings)}${strict}; then ${retry(situation)}.` + (noOtherNode(situation) ? ` ${soleNodeFix(situation, findings.length)}` : '');
     },
     fate: (finding, situation) => nodeLoss(situation, hasCopiesHeldOff(finding) ? 'its only copy in service' : 'its only healthy copy'),
   },

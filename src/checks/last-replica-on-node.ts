@@ -8,6 +8,7 @@ import { type CapOptions, type CappedFindings, FindingCollector, NO_CAP } from '
 import {
   LAST_COPY_COUNT,
   SINGLE_REPLICA_VOLUME_TAG,
+  STRICT_LOCAL_TAG,
   copyNodes,
   countCopies,
   isHealthyReplica,
@@ -270,6 +271,7 @@ export function collectLastReplicaOnNode(
     // Set to a single replica by design: not one left with a single copy by nodes gone meanwhile (an earlier step of
     // the same rollout), which no rollout's judgement reported.
     if (volume.numberOfReplicas === 1) tags.push(SINGLE_REPLICA_VOLUME_TAG);
+    if (volume.strictLocal === true) tags.push(STRICT_LOCAL_TAG);
     const heldOff = replica !== undefined && leaving ? copiesHeldOff(snapshot, volume, target.node, stays) : [];
     if (heldOff.length > 0) tags.push(COPIES_HELD_OFF_TAG);
     if (heldOff.some((other) => !onlyCordoned(other.nodeID))) tags.push(COPIES_NOT_ONLY_CORDONED_TAG);

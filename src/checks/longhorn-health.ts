@@ -531,6 +531,14 @@ export const SINGLE_REPLICA_VOLUME_TAG = 'single-replica-volume';
 export const SEVERAL_COPIES_TAG = 'several-copies';
 
 /**
+ * The tag of a finding whose volume has dataLocality strict-local (LonghornVolumeRecord.strictLocal): Longhorn keeps it
+ * at exactly one replica (its volume webhook, validateReplicaCount, refuses any other numberOfReplicas) and turns it
+ * into another mode only while it is detached (validateDataLocalityUpdate), so "raise numberOfReplicas" alone is
+ * advice Longhorn refuses.
+ */
+export const STRICT_LOCAL_TAG = 'strict-local';
+
+/**
  * The tag of a volume with numberOfReplicas 1 none of whose replicas ever held data (holdsData: created, never
  * attached). Harvester's upgrade check refuses it (it counts every volume of numberOfReplicas 1); other upgrades skip
  * it, as a cordon does (singleCopyNodes): there is nothing to lose yet.
@@ -565,7 +573,7 @@ export function isSalvagedUnconfirmed(replica: LonghornReplicaRecord): boolean {
  * A single-replica finding's tags: `attached` or `detached`, plus `effective` when numberOfReplicas is not 1 but at
  * most one replica is healthy, or `several-copies` when numberOfReplicas is 1 but copies remain on several nodes
  * (lowered from more: Longhorn keeps them, and replaces none that fails), or `no-data` when numberOfReplicas is 1 and
- * no replica ever held data (NO_DATA_TAG).
+ * no replica ever held data (NO_DATA_TAG); and `strict-local` for a strict-local volume (STRICT_LOCAL_TAG).
  */
 export function singleReplicaTags(
   volume: LonghornVolumeRecord,
@@ -576,6 +584,7 @@ export function singleReplicaTags(
   if (volume.numberOfReplicas !== 1) tags.push('effective');
   else if (countCopies(replicas, nodeIsUp, 2) >= 2) tags.push(SEVERAL_COPIES_TAG);
   else if (!holdsData(replicas)) tags.push(NO_DATA_TAG);
+  if (volume.strictLocal === true) tags.push(STRICT_LOCAL_TAG);
   return tags;
 }
 
