@@ -114,7 +114,8 @@ export async function createCertificateAuthority(
             new BasicConstraintsExtension(false, undefined, true),
             new KeyUsagesExtension(KeyUsageFlags.digitalSignature | KeyUsageFlags.keyEncipherment, true),
             new ExtendedKeyUsageExtension((issue.usages ?? ['serverAuth']).map((usage) => ExtendedKeyUsage[usage])),
-            new SubjectAlternativeNameExtension(names),
+            // RFC 5280 4.2.1.6: a subjectAltName extension holds at least one name; with none it is left out.
+            ...(names.length > 0 ? [new SubjectAlternativeNameExtension(names)] : []),
             await SubjectKeyIdentifierExtension.create(leafKeys.publicKey, false, crypto),
             await AuthorityKeyIdentifierExtension.create(caCert, false, crypto),
           ],

@@ -173,6 +173,15 @@ function validatePair(raw: RawPair, files: TlsFiles, now: number): ServingPair {
         'lack serverAuth, so the API server would refuse it ("incompatible key usage"); reissue it with the "server auth" usage',
     );
   }
+  if (alternativeNames(certificate).length === 0) {
+    // Go's crypto/x509 (verify.go: VerifyHostname, HostnameError) matches the host the API server dials only against
+    // these names since Go 1.17, never the subject CN: every admission call would fail the handshake.
+    throw new TlsCertificateUnusableError(
+      `TLS certificate in ${files.certFile} names no DNS name or IP address in subjectAltName (subject ${describeSubject(certificate)}): ` +
+        'the API server matches only those, never the CN ("relies on legacy Common Name field"); ' +
+        "reissue it with the webhook Service's DNS names (<service>.<namespace>.svc)",
+    );
+  }
   if (raw.ca) {
     try {
       new X509Certificate(raw.ca);

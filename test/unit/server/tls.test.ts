@@ -293,6 +293,32 @@ describe('certificates the API server would refuse', () => {
     expect(rejection?.problem).toMatch(/lack serverAuth.*reissue it with the "server auth" usage$/);
   });
 
+  // Go's crypto/x509 (verify.go, HostnameError / VerifyHostname) matches a server's name only against the DNS and IP
+  // subject alternative names since Go 1.17: a certificate naming its host in the subject CN alone fails every call
+  // ("x509: certificate relies on legacy Common Name field, use SANs instead"), as `openssl req -x509 -subj /CN=...`
+  // without -addext subjectAltName issues it.
+  it('refuses at startup, and keeps the old pair at a reload, a certificate naming no DNS or IP address in subjectAltName', async () => {
+    const dir = await tempDir();
+    const cnOnly = await issue({ commonName: 'volume-guard.volume-guard.svc', dnsNames: [], ipAddresses: [] });
+    expect(new X509Certificate(cnOnly.certPem).subjectAltName).toBeUndefined();
+    const files = await writePlainPair(dir, cnOnly);
+    const refused = await loadServingPair(files).catch((error: unknown) => error);
+    expect(refused).toBeInstanceOf(TlsConfigError);
+    expect((refused as Error).message).toBe(
+      `TLS certificate in ${files.certFile} names no DNS name or IP address in subjectAltName (subject CN=volume-guard.volume-guard.svc): ` +
+        'the API server matches only those, never the CN ("relies on legacy Common Name field"); ' +
+        'reissue it with the webhook Service\'s DNS names (<service>.<namespace>.svc)',
+    );
+
+    const first = await issue();
+    const { server, port, captured } = await start(await writePlainPair(dir, first));
+    await writePlainPair(dir, cnOnly);
+    expect(await server.reloader.check()).toBe('rejected');
+    expect((await peerCertificate(port)).serialNumber).toBe(first.serialNumber);
+    const rejection = captured.lines.find((line) => line.msg === 'new serving certificate rejected; still serving the previous one');
+    expect(rejection?.problem).toMatch(/names no DNS name or IP address in subjectAltName/);
+  });
+
   it('keeps the old pair while the new one is not valid yet, tries it at every check, and takes it once it is valid', async () => {
     const dir = await tempDir();
     const first = await issue();
