@@ -420,6 +420,9 @@ describe.skipIf(helm === undefined)('helm template refuses values that would fai
     [{ config: { longhorn: { namespace: 'longhorn system' } } }, "- at '/config/longhorn/namespace': 'longhorn system' does not match pattern '^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$'"],
     [{ clusterDomain: 'cluster_local' }, "- at '/clusterDomain': 'cluster_local' does not match pattern '^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\\\\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*$'"],
     [{ resources: { limits: { memory: 'lots' } } }, "- at '/resources/limits/memory': 'anyOf' failed"],
+    // A misspelt section rendered a pod with no limit (or no request) at all, silently.
+    [{ resources: { limit: { memory: '512Mi' } } }, "- at '/resources': additional properties 'limit' not allowed"],
+    [{ resources: { requets: { memory: '128Mi' } } }, "- at '/resources': additional properties 'requets' not allowed"],
     // An upper-case resource (or version, group) matches no request: the upgrade check would be silently bypassed.
     [{ config: { upgrades: { kinds: [{ group: 'upgrade.cattle.io', version: 'v1', resource: 'Plans', kind: 'Plan', operations: ['CREATE'] }] } } },
       "- at '/config/upgrades/kinds/0/resource': 'Plans' does not match pattern '^[a-z]([-a-z0-9]*[a-z0-9])?$'"],
@@ -486,6 +489,7 @@ describe.skipIf(helm === undefined)('helm template refuses values that would fai
       webhook: { excludeNamespaces: ['team-a'] }, clusterDomain: 'k8s.example-corp.internal', config: { longhorn: { namespace: 'storage-1' } },
       resources: { requests: { cpu: 0.5, memory: '128Mi' }, limits: { cpu: '1500m', memory: 536870912 } }, podDisruptionBudget: { minAvailable: '50%' },
     }],
+    ['a resource claim (Kubernetes ResourceRequirements.claims)', { resources: { claims: [{ name: 'gpu' }] } }],
     ['label values Kubernetes takes', { podLabels: { team: 'a.b_c-D9', empty: '' }, commonLabels: { 'example.com/tier': 'x'.repeat(63) } }],
     ['probes on loopback while the ops port binds the pod IP (the default)', { config: { ops: { host: '127.0.0.1' } } }],
     ['probes on every address with opsBindPodIP=false', { opsBindPodIP: false }],
