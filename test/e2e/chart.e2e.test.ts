@@ -321,16 +321,18 @@ describe('helm template, values that change the shape', () => {
     expect(kinds(await template(['--set', 'replicaCount=3']))).toContain('PodDisruptionBudget');
   });
 
-  it('passes extra args and env to the container, and a config change rolls the pods', async () => {
+  it('passes env to the container, refuses extra args serve does not take, and a config change rolls the pods', async () => {
     const base = one(await template(), 'Deployment');
     const changed = one(
-      await template(['--set', 'extraArgs[0]=--verbose', '--set', 'env[0].name=EXTRA', '--set-string', 'env[0].value=1', '--set', 'config.log.level=debug']),
+      await template(['--set', 'env[0].name=EXTRA', '--set-string', 'env[0].value=1', '--set', 'config.log.level=debug']),
       'Deployment',
     );
     const container = changed.spec.template.spec.containers[0];
-    expect(container.args).toEqual(['serve', '--config', '/etc/volume-guard/config.yaml', '--verbose']);
+    expect(container.args).toEqual(['serve', '--config', '/etc/volume-guard/config.yaml']);
     expect(container.env).toContainEqual({ name: 'EXTRA', value: '1' });
     expect(changed.spec.template.metadata.annotations['checksum/config']).not.toBe(base.spec.template.metadata.annotations['checksum/config']);
+    // `volume-guard serve --verbose` exits 2 ("unknown option '--verbose'"): every pod would crash-loop.
+    await expect(template(['--set', 'extraArgs[0]=--verbose'])).rejects.toThrow(/extraArgs --verbose: volume-guard serve takes no such argument/);
   });
 });
 

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml, parseAllDocuments } from 'yaml';
 import { createValidators } from '../../src/admission/index.ts';
+import { buildProgram } from '../../src/cli.ts';
 import type { OwnObject } from '../../src/admission/webhooks.ts';
 import { mutatingWebhookConfiguration, ownObjectKey, ownObjectsCondition, SHARED_NAMESPACES, selfExclusionCondition, webhookConfiguration } from '../../src/admission/webhooks.ts';
 import { CONFIG_SCHEMA, loadConfig } from '../../src/config.ts';
@@ -318,6 +319,16 @@ describe.skipIf(helm === undefined)('helm template: the audit ClusterRole', () =
   });
 });
 
+describe('extraArgs and the options of volume-guard serve', () => {
+  // The chart refuses every extraArgs entry (volume-guard.config in templates/_helpers.tpl): serve's options are the
+  // one the chart sets and one it must not have. An option added to serve must be let through there.
+  it('serve takes --config and --self-signed, nothing else', () => {
+    const serve = buildProgram().commands.find((command) => command.name() === 'serve');
+    expect(serve?.options.map((option) => option.flags)).toEqual(['-c, --config <file>', '--self-signed']);
+    expect(serve?.registeredArguments).toEqual([]);
+  });
+});
+
 describe.skipIf(helm === undefined)('helm template refuses values that would fail at run time, in one line', () => {
   // Next to the older refusals (shutdown longer than the grace period, TLS files outside the mount).
   it.each([
@@ -348,6 +359,16 @@ describe.skipIf(helm === undefined)('helm template refuses values that would fai
     ['--self-signed in extraArgs', { extraArgs: ['--verbose', '--self-signed'] },
       "extraArgs holds --self-signed: volume-guard would serve a certificate the webhook's caBundle does not trust and every admission call would fail; remove it (the chart's TLS comes from tls.certManager or tls.generated)"],
     ['--self-signed=true in extraArgs', { extraArgs: ['--self-signed=true'] }, 'extraArgs holds --self-signed'],
+    // `volume-guard serve` takes --config (the chart's, mounted from the ConfigMap) and --self-signed only: any other
+    // argument makes it exit 2 at start ("unknown option", "too many arguments"), every pod crash-loops, and under
+    // failurePolicy Fail every guarded operation in the cluster is refused until the values are fixed.
+    ['an option volume-guard serve does not know in extraArgs', { extraArgs: ['--log-level=debug'] },
+      "extraArgs --log-level=debug: volume-guard serve takes no such argument and would exit at start, every pod crash-looping (and every guarded operation refused under failurePolicy Fail); remove it: settings go under config:"],
+    ['an argument in extraArgs', { extraArgs: ['verbose'] }, 'extraArgs verbose: volume-guard serve takes no such argument and would exit at start'],
+    ['a second --config in extraArgs', { extraArgs: ['--config', '/etc/volume-guard/other.yaml'] },
+      "extraArgs --config: volume-guard would read another file than the chart's config.yaml, which the webhooks are rendered from (and nothing else is mounted); remove it: settings go under config:"],
+    ['-c in extraArgs', { extraArgs: ['-c=/x.yaml'] }, "extraArgs -c=/x.yaml: volume-guard would read another file than the chart's config.yaml"],
+    ['--help in extraArgs', { extraArgs: ['--help'] }, 'extraArgs --help: volume-guard serve would print its help and exit'],
     ['a client CA file without clientAuth', { config: { admission: { tls: { clientCaFile: '/etc/volume-guard/client-ca/ca.crt' } } } },
       'config.admission.tls.clientCaFile /etc/volume-guard/client-ca/ca.crt is not mounted without clientAuth.enabled: leave it empty and set clientAuth.enabled=true with clientAuth.caBundle or clientAuth.existingConfigMap'],
     ['intermediates outside the TLS mount', { config: { admission: { tls: { caFile: '/etc/ssl/chain.pem' } } } },

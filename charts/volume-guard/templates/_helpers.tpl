@@ -308,6 +308,21 @@ values that would render fine but fail at run time refused here, each with one l
 {{- fail "extraArgs holds --self-signed: volume-guard would serve a certificate the webhook's caBundle does not trust and every admission call would fail; remove it (the chart's TLS comes from tls.certManager or tls.generated)" }}
 {{- end }}
 {{- end }}
+{{- /*
+`volume-guard serve` takes --config, which the chart sets, and --self-signed (above): anything else makes it exit at
+start (unknown option, too many arguments) or stop after printing its help, and every pod crash-loops. Its options are
+held to this list by test/unit/chart-render.test.ts.
+*/}}
+{{- range .Values.extraArgs }}
+{{- $arg := toString . }}
+{{- if regexMatch "^(--config|-c)($|=)|^-c." $arg }}
+{{- fail (printf "extraArgs %s: volume-guard would read another file than the chart's config.yaml, which the webhooks are rendered from (and nothing else is mounted); remove it: settings go under config:" $arg) }}
+{{- else if regexMatch "^(--help|-h)$" $arg }}
+{{- fail (printf "extraArgs %s: volume-guard serve would print its help and exit, every pod crash-looping; remove it" $arg) }}
+{{- else }}
+{{- fail (printf "extraArgs %s: volume-guard serve takes no such argument and would exit at start, every pod crash-looping (and every guarded operation refused under failurePolicy Fail); remove it: settings go under config:" $arg) }}
+{{- end }}
+{{- end }}
 {{- /* Ports: the Service, the containerPorts and the probes name fixed ports, and one process listens on both. */}}
 {{- range $name := list "admission" "ops" }}
 {{- if eq (int (get $config $name).port) 0 }}
