@@ -444,6 +444,16 @@ describe.skipIf(helm === undefined)('helm template refuses values that would fai
     // A misspelt section rendered a pod with no limit (or no request) at all, silently.
     [{ resources: { limit: { memory: '512Mi' } } }, "- at '/resources': additional properties 'limit' not allowed"],
     [{ resources: { requets: { memory: '128Mi' } } }, "- at '/resources': additional properties 'requets' not allowed"],
+    // Kubernetes-typed values: the API server drops an unknown field with a warning, so a misspelt one changed the pods
+    // silently. A misspelt affinity replaced the chart's required anti-affinity with nothing (both replicas could share
+    // a node, one node down took the webhook away); a misspelt toleration key left {operator: Exists}, which tolerates
+    // every taint (a cordoned node's too).
+    [{ affinity: { podAntiAfinity: { requiredDuringSchedulingIgnoredDuringExecution: [] } } }, "- at '/affinity': additional properties 'podAntiAfinity' not allowed"],
+    [{ affinity: { podAntiAffinity: { requiredDuringSchedulingIgnoreDuringExecution: [] } } }, "- at '/affinity/podAntiAffinity': additional properties 'requiredDuringSchedulingIgnoreDuringExecution' not allowed"],
+    [{ tolerations: [{ keyy: 'dedicated', operator: 'Exists' }] }, "- at '/tolerations/0': additional properties 'keyy' not allowed"],
+    [{ topologySpreadConstraints: [{ maxSkew: 1, topologyKey: 'zone', whenUnsatisfiable: 'DoNotSchedule', labelSelectr: {} }] }, "- at '/topologySpreadConstraints/0': additional properties 'labelSelectr' not allowed"],
+    [{ env: [{ name: 'TZ', valeu: 'UTC' }] }, "- at '/env/0': additional properties 'valeu' not allowed"],
+    [{ networkPolicy: { admissionFrom: [{ podSelectr: {} }] } }, "- at '/networkPolicy/admissionFrom/0': additional properties 'podSelectr' not allowed"],
     // An upper-case resource (or version, group) matches no request: the upgrade check would be silently bypassed.
     [{ config: { upgrades: { kinds: [{ group: 'upgrade.cattle.io', version: 'v1', resource: 'Plans', kind: 'Plan', operations: ['CREATE'] }] } } },
       "- at '/config/upgrades/kinds/0/resource': 'Plans' does not match pattern '^[a-z]([-a-z0-9]*[a-z0-9])?$'"],
@@ -511,6 +521,17 @@ describe.skipIf(helm === undefined)('helm template refuses values that would fai
       resources: { requests: { cpu: 0.5, memory: '128Mi' }, limits: { cpu: '1500m', memory: 536870912 } }, podDisruptionBudget: { minAvailable: '50%' },
     }],
     ['a resource claim (Kubernetes ResourceRequirements.claims)', { resources: { claims: [{ name: 'gpu' }] } }],
+    ['every field of the Kubernetes-typed values', {
+      affinity: {
+        nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions: [{ key: 'role', operator: 'In', values: ['infra'] }] }] }, preferredDuringSchedulingIgnoredDuringExecution: [] },
+        podAffinity: { preferredDuringSchedulingIgnoredDuringExecution: [], requiredDuringSchedulingIgnoredDuringExecution: [] },
+        podAntiAffinity: { requiredDuringSchedulingIgnoredDuringExecution: [{ topologyKey: 'kubernetes.io/hostname', labelSelector: { matchLabels: { app: 'x' } } }], preferredDuringSchedulingIgnoredDuringExecution: [] },
+      },
+      tolerations: [{ key: 'dedicated', operator: 'Equal', value: 'infra', effect: 'NoExecute', tolerationSeconds: 30 }],
+      topologySpreadConstraints: [{ maxSkew: 1, topologyKey: 'topology.kubernetes.io/zone', whenUnsatisfiable: 'DoNotSchedule', labelSelector: { matchLabels: { app: 'x' } }, minDomains: 2, nodeAffinityPolicy: 'Honor', nodeTaintsPolicy: 'Ignore', matchLabelKeys: ['pod-template-hash'] }],
+      env: [{ name: 'TZ', value: 'UTC' }, { name: 'HOST_IP', valueFrom: { fieldRef: { fieldPath: 'status.hostIP' } } }],
+      networkPolicy: { enabled: true, apiServerCIDRs: ['10.0.0.0/24'], admissionFrom: [{ podSelector: {}, namespaceSelector: {} }, { ipBlock: { cidr: '10.1.0.0/16', except: ['10.1.1.0/24'] } }], metricsFrom: [{ namespaceSelector: { matchLabels: { team: 'obs' } } }] },
+    }],
     ['label values Kubernetes takes', { podLabels: { team: 'a.b_c-D9', empty: '' }, commonLabels: { 'example.com/tier': 'x'.repeat(63) } }],
     ['probes on loopback while the ops port binds the pod IP (the default)', { config: { ops: { host: '127.0.0.1' } } }],
     ['probes on every address with opsBindPodIP=false', { opsBindPodIP: false }],
