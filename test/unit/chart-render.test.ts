@@ -132,6 +132,8 @@ function unlike(schema: SchemaNode, value: unknown, path: string): unknown {
       if (schema.pattern) return `${value as string}-2`;
       // The chart refuses TLS files outside its mount: an empty one (intermediates) gets the mount's directory.
       if (path === 'admission.tls.caFile' && value === '') return "/etc/volume-guard/tls/o'k\\";
+      // The chart takes only the unspecified address for a listen host (any other fails in a pod): the other one.
+      if (path === 'admission.host' || path === 'ops.host') return value === '::' ? '0.0.0.0' : '::';
       // Kept as a suffix: a prefix the chart requires (the TLS files' directory) stays.
       return `${value as string}o'k\\`;
     case 'array': {
@@ -354,6 +356,14 @@ describe.skipIf(helm === undefined)('helm template refuses values that would fai
       'config.admission.host 127.0.0.1 is a loopback address: the API server calls the pod IP and would be refused on every admission; set 0.0.0.0 (:: on IPv6 single-stack)'],
     ['an admission server on IPv6 loopback', { config: { admission: { host: '::1' } } }, 'config.admission.host ::1 is a loopback address'],
     ['an admission server on localhost', { config: { admission: { host: 'localhost' } } }, 'config.admission.host localhost is a loopback address'],
+    // In a pod only the unspecified address works: the pod IP is not known when the chart renders, an IP address of
+    // anything else fails listen() with EADDRNOTAVAIL and a name resolves to another address (or none): volume-guard
+    // exits 2 at start (listenAddressError, src/cli.ts) and every pod crash-loops.
+    ['an admission server on a fixed IP address', { config: { admission: { host: '10.0.0.5' } } },
+      'config.admission.host 10.0.0.5 is not an address a pod of this chart has (its IP is not known when the chart renders): volume-guard would exit at start (EADDRNOTAVAIL) and every pod crash-loop; set 0.0.0.0 (:: on IPv6 single-stack)'],
+    ['an admission server on a host name', { config: { admission: { host: 'volume-guard.example.com' } } }, 'config.admission.host volume-guard.example.com is not an address a pod of this chart has'],
+    ['probes on a fixed IP address with opsBindPodIP=false', { opsBindPodIP: false, config: { ops: { host: '192.168.1.20' } } },
+      'config.ops.host 192.168.1.20 is not an address a pod of this chart has (its IP is not known when the chart renders): volume-guard would exit at start (EADDRNOTAVAIL) and every pod crash-loop; set 0.0.0.0 (:: on IPv6 single-stack), or opsBindPodIP=true'],
     ['probes on loopback with opsBindPodIP=false', { opsBindPodIP: false, config: { ops: { host: '127.0.0.1' } } },
       "config.ops.host 127.0.0.1 is a loopback address with opsBindPodIP=false: the kubelet's probes reach the pod IP and would fail forever; set config.ops.host=0.0.0.0, or opsBindPodIP=true"],
     ['--self-signed in extraArgs', { extraArgs: ['--verbose', '--self-signed'] },
@@ -535,6 +545,8 @@ describe.skipIf(helm === undefined)('helm template refuses values that would fai
     ['label values Kubernetes takes', { podLabels: { team: 'a.b_c-D9', empty: '' }, commonLabels: { 'example.com/tier': 'x'.repeat(63) } }],
     ['probes on loopback while the ops port binds the pod IP (the default)', { config: { ops: { host: '127.0.0.1' } } }],
     ['probes on every address with opsBindPodIP=false', { opsBindPodIP: false }],
+    ['every IPv6 address spelt out, and the ops host ignored while the ops port binds the pod IP', { config: { admission: { host: '0:0:0:0:0:0:0:0' }, ops: { host: '10.0.0.5' } } }],
+    ['the ops port on every IPv6 address with opsBindPodIP=false', { opsBindPodIP: false, config: { ops: { host: '::' } } }],
     ['the CA appended to the served chain from the TLS mount', { config: { admission: { tls: { caFile: '/etc/volume-guard/tls/ca.crt' } } } }],
     ['clientAuth (its environment variable names the mounted CA)', { clientAuth: { enabled: true, existingConfigMap: 'api-server-client-ca' } }],
   ])('renders %s', (_label, values) => {

@@ -303,6 +303,21 @@ values that would render fine but fail at run time refused here, each with one l
 {{- if and (not .Values.opsBindPodIP) (regexMatch $loopback (toString $config.ops.host)) }}
 {{- fail (printf "config.ops.host %s is a loopback address with opsBindPodIP=false: the kubelet's probes reach the pod IP and would fail forever; set config.ops.host=0.0.0.0, or opsBindPodIP=true" $config.ops.host) }}
 {{- end }}
+{{- /*
+Any other address but the unspecified one fails in a pod: its IP is not known when the chart renders, listen() on
+another host's IP fails (EADDRNOTAVAIL) and a name resolves to another address or none; volume-guard exits at start
+(listenAddressError, src/cli.ts). opsBindPodIP sets the ops host from the downward API instead.
+*/}}
+{{- $unspecified := "^(0\\.0\\.0\\.0|::0*|(0{1,4}:){7}0{1,4})$" }}
+{{- $hosts := list (list "admission" $config.admission.host "") }}
+{{- if not .Values.opsBindPodIP }}
+{{- $hosts = append $hosts (list "ops" $config.ops.host ", or opsBindPodIP=true") }}
+{{- end }}
+{{- range $hosts }}
+{{- if not (regexMatch $unspecified (toString (index . 1))) }}
+{{- fail (printf "config.%s.host %s is not an address a pod of this chart has (its IP is not known when the chart renders): volume-guard would exit at start (EADDRNOTAVAIL) and every pod crash-loop; set 0.0.0.0 (:: on IPv6 single-stack)%s" (index . 0) (index . 1) (index . 2)) }}
+{{- end }}
+{{- end }}
 {{- range .Values.extraArgs }}
 {{- if or (eq (toString .) "--self-signed") (hasPrefix "--self-signed=" (toString .)) }}
 {{- fail "extraArgs holds --self-signed: volume-guard would serve a certificate the webhook's caBundle does not trust and every admission call would fail; remove it (the chart's TLS comes from tls.certManager or tls.generated)" }}
