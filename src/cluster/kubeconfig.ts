@@ -80,8 +80,14 @@ export class InClusterCredentials implements ApiCredentials {
  */
 export function createApiCredentials(options: KubeConfigOptions = {}, env: NodeJS.ProcessEnv = process.env, dir = SERVICE_ACCOUNT_DIR): ApiCredentials {
   const kubeconfigFound = Boolean(options.kubeconfigPath) || Boolean(env['KUBECONFIG']) || existsSync(join(homedir(), '.kube', 'config'));
-  if (!kubeconfigFound && !options.context && existsSync(join(dir, 'token')) && env['KUBERNETES_SERVICE_HOST']) {
-    return new InClusterCredentials(env, dir);
+  if (!kubeconfigFound && !options.context && env['KUBERNETES_SERVICE_HOST']) {
+    const token = join(dir, 'token');
+    if (existsSync(token)) return new InClusterCredentials(env, dir);
+    // The kubelet sets the variable in every container; the token is there only when the pod mounts it.
+    throw new KubeconfigError(
+      `in a pod ($KUBERNETES_SERVICE_HOST is set) without its service account token (${token}) and no kubeconfig: ` +
+        'mount the token (automountServiceAccountToken: true on the pod, as the chart sets it; a policy turning it off leaves volume-guard without credentials)',
+    );
   }
   return createKubeConfig(options, env);
 }

@@ -1,6 +1,7 @@
 // The CLI as users run it: a child process of the project's Node.
 import { spawn } from 'node:child_process';
 import type { ChildProcessWithoutNullStreams } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { readFile, symlink, writeFile } from 'node:fs/promises';
 import { request as httpsRequest } from 'node:https';
 import { join, resolve } from 'node:path';
@@ -142,6 +143,25 @@ describe('volume-guard serve: configuration errors exit 2 with one line', () => 
       "volume-guard: kubeconfig: no kubeconfig found ($KUBECONFIG, ~/.kube/config) and not running in a pod; set KUBECONFIG to the cluster's kubeconfig file (in a pod, its service account is used)",
     ]);
     expect(child.stderr()).not.toMatch(/^\s+at /m);
+  });
+
+  it.skipIf(existsSync('/var/run/secrets/kubernetes.io/serviceaccount/token'))('serve in a pod without its service account token: says so and what to mount, exit 2', async () => {
+    const home = await tempDir('vg-home-');
+    const child = run(['serve', '--self-signed'], {
+      HOME: home,
+      KUBERNETES_SERVICE_HOST: '10.96.0.1',
+      KUBERNETES_SERVICE_PORT: '443',
+      VOLUME_GUARD_ADMISSION_PORT: '0',
+      VOLUME_GUARD_OPS_PORT: '0',
+      VOLUME_GUARD_LOG_LEVEL: 'silent',
+    });
+    expect((await child.exit).code).toBe(2);
+    const lines = ownLines(child.stderr()).filter((line) => !line.startsWith('volume-guard: self-signed CA'));
+    expect(lines).toEqual([
+      'volume-guard: kubeconfig: in a pod ($KUBERNETES_SERVICE_HOST is set) without its service account token (/var/run/secrets/kubernetes.io/serviceaccount/token) and no kubeconfig: ' +
+        'mount the token (automountServiceAccountToken: true on the pod, as the chart sets it; a policy turning it off leaves volume-guard without credentials); ' +
+        "set KUBECONFIG to the cluster's kubeconfig file (in a pod, its service account is used)",
+    ]);
   });
 
   it('names a listen host that is a valid address but none of this machine\'s (EADDRNOTAVAIL)', async () => {

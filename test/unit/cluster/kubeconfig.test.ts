@@ -188,6 +188,27 @@ describe('in-cluster credentials without client-node', () => {
     expect(() => new InClusterCredentials({}, dir)).toThrow(/not running in a pod/);
   });
 
+  // A pod without its token mounted (automountServiceAccountToken turned off, e.g. by a policy engine enforcing
+  // CIS 5.1.6 over the chart's pod-level true) said "not running in a pod", which sent operators the wrong way.
+  it('says, in a pod whose service account token is not mounted, what to mount', () => {
+    delete process.env['KUBECONFIG'];
+    process.env['HOME'] = dir; // no ~/.kube/config there
+    const unmounted = join(dir, 'no-sa');
+    const error = (() => {
+      try {
+        createApiCredentials({}, podEnv, unmounted);
+        return undefined;
+      } catch (caught) {
+        return caught;
+      }
+    })();
+    expect((error as Error | undefined)?.name).toBe('KubeconfigError');
+    expect((error as Error).message).toBe(
+      `in a pod ($KUBERNETES_SERVICE_HOST is set) without its service account token (${join(unmounted, 'token')}) and no kubeconfig: ` +
+        'mount the token (automountServiceAccountToken: true on the pod, as the chart sets it; a policy turning it off leaves volume-guard without credentials)',
+    );
+  });
+
   it('serve uses the service account in a pod, and a kubeconfig whenever one is given or found', () => {
     const sa = serviceAccount('token');
     delete process.env['KUBECONFIG'];
