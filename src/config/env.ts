@@ -45,6 +45,31 @@ export function leafOfEnv(name: string): Leaf | undefined {
   return LEAF_BY_ENV.get(name);
 }
 
+/** Whether a field takes JSON in its environment variable (a list of objects, such as upgrades.kinds). */
+export function takesJson(schema: SchemaNode): boolean {
+  return schema.type === 'array' && schema.items?.type !== 'string';
+}
+
+/** An example of the JSON a field's variable takes, for the message that says it is not JSON. */
+const JSON_EXAMPLES: Readonly<Record<string, string>> = {
+  'upgrades.kinds': '[{"group":"upgrade.cattle.io","versions":["v1"],"resource":"plans","kind":"Plan","operations":["CREATE","UPDATE"]}]',
+};
+
+/**
+ * Why a variable that takes JSON does not hold it, in one line saying how to write it; undefined when it parses.
+ * (Written as YAML, or with its shell quoting lost, it would otherwise read as a string the schema calls no array.)
+ */
+export function jsonEnvProblem(name: string, raw: string, leaf: Leaf): string | undefined {
+  try {
+    JSON.parse(raw.trim());
+    return undefined;
+  } catch (error) {
+    const why = String((error as Error).message).split('\n')[0];
+    const example = JSON_EXAMPLES[leaf.path.join('.')];
+    return `${name} is not JSON (${why}): ${leaf.path.join('.')} takes a JSON array${example ? `, e.g. ${example}` : ''}`;
+  }
+}
+
 /** Parse an environment value to the JSON type its field expects; unparseable values stay strings for ajv to name. */
 export function parseEnvValue(raw: string, schema: SchemaNode): unknown {
   const text = raw.trim();

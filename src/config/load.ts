@@ -8,7 +8,7 @@ import type { ErrorObject } from 'ajv';
 import { parse as parseYaml } from 'yaml';
 import { isObject } from '../json.ts';
 import { describeCommonError, pointerToPath, valueAtPointer } from '../schema-errors.ts';
-import { ENV_PREFIX, leafOfEnv, parseEnvValue } from './env.ts';
+import { ENV_PREFIX, jsonEnvProblem, leafOfEnv, parseEnvValue, takesJson } from './env.ts';
 import { CONFIG_SCHEMA, type Config, type SchemaNode } from './schema.ts';
 
 export class ConfigError extends Error {
@@ -161,6 +161,8 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
     if (!leaf) {
       throw new ConfigError(`config: environment variable ${name} names no configuration field`);
     }
+    const notJson = takesJson(leaf.schema) ? jsonEnvProblem(name, raw, leaf) : undefined;
+    if (notJson !== undefined) throw new ConfigError(`config: ${notJson}`);
     setPath(data, leaf.path, parseEnvValue(raw, leaf.schema), name);
     envSources.set(leaf.path.join('.'), name);
   }

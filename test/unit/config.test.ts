@@ -259,6 +259,14 @@ describe('loadConfig environment overrides', () => {
     expect(await errorOf(undefined, env)).toBe(message);
   });
 
+  // A list of objects is JSON in the environment. Written as YAML (or with shell quoting lost), it read "must be an array
+  // (got ...)" of what was an array to its writer, without saying it is the JSON that is wrong.
+  it.each([['[{group: g}]'], ["[{'group':'g'}]"], ['- group: g']])('says a JSON array variable is not JSON, and how to write it: %s', async (raw) => {
+    const message = await errorOf(undefined, { VOLUME_GUARD_UPGRADES_KINDS: raw });
+    expect(message).toMatch(/^config: VOLUME_GUARD_UPGRADES_KINDS is not JSON \(.+\): upgrades\.kinds takes a JSON array, e\.g\. \[\{"group":"upgrade\.cattle\.io","versions":\["v1"\],"resource":"plans","kind":"Plan","operations":\["CREATE","UPDATE"\]\}\]$/);
+    expect(message.split('\n')).toHaveLength(1);
+  });
+
   it.each([
     ['helm.manifestDeadlineMs', 'VOLUME_GUARD_HELM_MANIFEST_DEADLINE_MS'],
     ['shutdown.timeoutMs', 'VOLUME_GUARD_SHUTDOWN_TIMEOUT_MS'],
