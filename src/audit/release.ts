@@ -24,6 +24,7 @@ import { DEFAULT_NODE_LOCAL_OPTIONS } from '../checks/node-local-volume.ts';
 import { isReuseApproved, pvcsLeftBehind, REUSE_APPROVED_TAG } from '../checks/orphan-pvc.ts';
 import type { LeftBehindPvc } from '../checks/orphan-pvc.ts';
 import { claimObject } from '../checks/affected.ts';
+import { effectiveReclaimPolicy, RECYCLE_WITHOUT_RECYCLER } from '../checks/reclaim.ts';
 import type { AffectedObject, Finding } from '../checks/types.ts';
 import type { PersistentVolumeClaimRecord, StatefulSetRecord } from '../cluster/records.ts';
 import type { ManifestStatefulSet, ParsedManifest } from '../helm/manifest.ts';
@@ -97,8 +98,26 @@ function keptByPolicy(claim: PersistentVolumeClaimRecord | undefined, namespace:
   return createdByHelmFor(claim, namespace, name) && claim?.annotations[HELM_RESOURCE_POLICY_ANNOTATION] !== undefined;
 }
 
+/**
+ * What a left-behind claim's PV does with the data once the claim is deleted, from its policy as the PV controller
+ * carries it out (effectiveReclaimPolicy); '' for an unbound claim or a PV not seen. Recycle is said with its effect:
+ * its recycler wipes an NFS or hostPath volume, and on any other source none serves it, so the data stays.
+ */
+function reclaimNote(policy: string): string {
+  switch (policy) {
+    case '':
+      return '';
+    case 'Recycle':
+      return " (its PV's reclaim policy is Recycle, which wipes the data once the claim is deleted)";
+    case RECYCLE_WITHOUT_RECYCLER:
+      return " (its PV's reclaim policy is Recycle, which no recycler serves: deleting the claim keeps the data on a Failed PV)";
+    default:
+      return ` (its PV's reclaim policy is ${policy})`;
+  }
+}
+
 function leftBehindReason(left: LeftBehindPvc, state: ReleaseState, release: string): string {
-  const reclaim = left.reclaimPolicy === '' ? '' : ` (its PV's reclaim policy is ${left.reclaimPolicy})`;
+  const reclaim = reclaimNote(left.reclaimPolicy);
   const statefulSet = left.statefulSet ?? '';
   if (!state.installed) {
     return left.why === 'statefulset-claim'
@@ -215,13 +234,13 @@ function keptFinding(model: AuditModel, claim: PersistentVolumeClaimRecord, stat
       related,
     };
   }
-  const reclaim = unbound ? '' : (model.persistentVolume(claim.volumeName)?.reclaimPolicy ?? '');
+  const reclaim = unbound ? '' : effectiveReclaimPolicy(model.persistentVolume(claim.volumeName));
   return {
     check: 'orphan-pvc',
     severity: 'warning',
     object: claimObject(claim),
     reason:
-      `kept by ${policy}: helm uninstall leaves it behind${reclaim === '' ? '' : ` (its PV's reclaim policy is ${reclaim})`}; ` +
+      `kept by ${policy}: helm uninstall leaves it behind${reclaimNote(reclaim)}; ` +
       'installing the release again adopts its data',
     tags: [KEPT_BY_POLICY_TAG, 'left-behind', ...approved],
     related,
