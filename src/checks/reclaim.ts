@@ -16,8 +16,11 @@ export const RECYCLE_WITHOUT_RECYCLER_TAG = 'reclaim-recycle-without-recycler';
  * are RecyclableVolumePlugins (pkg/volume/hostpath, pkg/volume/nfs); CSI, local and every other source have none.
  */
 export function recyclerServes(source: VolumeSource): boolean {
-  return source === 'hostPath' || source === 'nfs';
+  return (RECYCLABLE_SOURCES as readonly VolumeSource[]).includes(source);
 }
+
+/** Those sources, each named as its field of a PV's spec (`spec.hostPath`, `spec.nfs`): read so by matchConditions. */
+export const RECYCLABLE_SOURCES = ['hostPath', 'nfs'] as const satisfies readonly VolumeSource[];
 
 /**
  * The PV's reclaim policy as the PV controller carries it out ('' for a PV volume-guard does not know): its

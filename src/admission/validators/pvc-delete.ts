@@ -21,6 +21,7 @@
 // and the garbage collector delete them as themselves.
 import { claimsOwnedBy, DELETE_APPROVED_KEY, type DeletedLonghornVolume, isBound, reclaimLoss, type ReclaimChangeTarget, type ScaledDownTarget } from '../../checks/pvc-delete.ts';
 import { replicaCount } from '../../checks/orphan-pvc.ts';
+import { RECYCLABLE_SOURCES } from '../../checks/reclaim.ts';
 import { claimOf } from '../../helm/claims.ts';
 import { statefulSetFromObject } from '../../helm/manifest.ts';
 import { ADMITTED_RELEASES, type AdmittedReleases, fieldManagerOf, FLUX_HELM_CONTROLLER_FIELD_MANAGER, isAnnotatedByHelm, isHelmsOwnWrite, isHelmsRecordedWrite } from '../helm-writes.ts';
@@ -64,8 +65,13 @@ const SCALE_DOWN_CONDITION =
   `((!has(request.subResource) || request.subResource == '') && ${whenScaled('object')} == 'Delete' && (${replicas('object')} < ${replicas('oldObject')} || ` +
   `${start('object')} != ${start('oldObject')} || ${whenScaled('oldObject')} != 'Delete')))`;
 
-/** CEL: the PV's reclaim policy destroys its volume once the PV is released. */
-const DESTROYING_POLICY = "has(object.spec.persistentVolumeReclaimPolicy) && object.spec.persistentVolumeReclaimPolicy in ['Delete', 'Recycle']";
+/**
+ * CEL: the PV's reclaim policy destroys its volume once the PV is released: Delete, or Recycle on a source a recycler
+ * serves (RECYCLABLE_SOURCES; on any other the PV controller marks the PV Failed with its data: effectiveReclaimPolicy).
+ */
+const DESTROYING_POLICY =
+  "has(object.spec.persistentVolumeReclaimPolicy) && (object.spec.persistentVolumeReclaimPolicy == 'Delete' || " +
+  `(object.spec.persistentVolumeReclaimPolicy == 'Recycle' && (${RECYCLABLE_SOURCES.map((source) => `has(object.spec.${source})`).join(' || ')})))`;
 /** CEL: the PV names its claim by uid (without it the PV controller keeps the PV Available for that claim name). */
 const CLAIM_REF_BY_UID = "has(object.spec.claimRef) && has(object.spec.claimRef.uid) && object.spec.claimRef.uid != ''";
 
