@@ -751,11 +751,18 @@ function candidatesFor(
         if (isUnbound(claim)) continue;
         // (addCandidate() names the pod mounting it.)
         const inUse = otherLiveMounter(snapshot, claim) !== undefined;
+        // Let through, it is the release's from now on: an install failing under --atomic (Helm 4:
+        // --rollback-on-failure) uninstalls at once (install.go failRelease), and an uninstall deletes every document
+        // without helm.sh/resource-policy (uninstall.go filterManifestsToKeep), this PVC and its data with it.
+        const deletedLater = declared.keep
+          ? ''
+          : '; Helm then deletes it at helm uninstall, and at once if this install fails under --atomic ' +
+            '(Helm 4: --rollback-on-failure), unless the chart marks it helm.sh/resource-policy: keep';
         addCandidate({
           claim,
           rule: 'adopted-by-helm',
           reason: inUse
-            ? `exists, not Helm's, in use: this install takes it over (--take-ownership), data and all`
+            ? `exists, not Helm's, in use: this install takes it over (--take-ownership), data and all${deletedLater}`
             : `exists, not Helm's: this install takes it over (--take-ownership) with its old data`,
           ...(inUse ? { severity: 'warning' as const } : {}),
         });
