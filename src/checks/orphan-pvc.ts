@@ -751,7 +751,7 @@ function candidatesFor(
         if (isUnbound(claim)) continue;
         // (addCandidate() names the pod mounting it.)
         const inUse = otherLiveMounter(snapshot, claim) !== undefined;
-        // Let through, it is the release's from now on: an install failing under --atomic (Helm 4:
+        // Let through (in use, or approved for reuse), it is the release's from now on: an install failing under --atomic (Helm 4:
         // --rollback-on-failure) uninstalls at once (install.go failRelease), and an uninstall deletes every document
         // without helm.sh/resource-policy (uninstall.go filterManifestsToKeep), this PVC and its data with it.
         const deletedLater = declared.keep
@@ -763,7 +763,7 @@ function candidatesFor(
           rule: 'adopted-by-helm',
           reason: inUse
             ? `exists, not Helm's, in use: this install takes it over (--take-ownership), data and all${deletedLater}`
-            : `exists, not Helm's: this install takes it over (--take-ownership) with its old data`,
+            : `exists, not Helm's: this install takes it over (--take-ownership) with its old data${deletedLater}`,
           ...(inUse ? { severity: 'warning' as const } : {}),
         });
         continue;

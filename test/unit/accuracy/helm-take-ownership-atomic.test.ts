@@ -81,3 +81,15 @@ describe('helm install --take-ownership of a PVC in use: what a failed --atomic 
     }
   });
 });
+
+describe('helm install --take-ownership of a PVC nothing uses', () => {
+  it('is refused, and the refusal says what follows once an admin approves its reuse', () => {
+    const idle = cluster();
+    idle.remove('pod', `${NS}/app-5d8f-x2x`);
+    const refused = validator.handle(releaseRecordRequest({ name: 'app', namespace: NS, version: 1, status: 'pending-install', manifest: manifest() }), context(idle));
+    expect(refused.allowed).toBe(false);
+    const message = (refused.status?.message ?? '').replace(/\s+/g, ' ');
+    expect(message).toContain("exists, not Helm's: this install takes it over (--take-ownership) with its old data");
+    expect(message).toContain('at once if this install fails under --atomic (Helm 4: --rollback-on-failure)');
+  });
+});
