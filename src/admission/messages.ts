@@ -85,8 +85,6 @@ export type Situation =
       readonly pod: string;
       /** The node is removed after this drain, its disks with it (ClusterSnapshot.nodeLeaving), not only emptied. */
       readonly removed?: boolean;
-      /** The pod's node has no Node object (deleted, or not seen yet): a node's annotation cannot be written. */
-      readonly nodeMissing?: boolean;
       /** A restart identity's eviction that is no restart: why the pod would not land back (`node-1 is cordoned; …`). */
       readonly notRestart?: string;
     } & ReplicaPlaces)
@@ -1338,12 +1336,6 @@ export function overrideLines(situation: Situation, checks: readonly CheckId[] |
       if (situation.nodeGone !== undefined) return goneNodeOverride(situation, situation.nodeGone.owner, annotate);
       return [annotate(`node ${situation.node}`)];
     case 'eviction':
-      // No Node object to annotate (NotFound): the namespace's override of evictions of its pods.
-      if (situation.nodeMissing === true) {
-        return [
-          `kubectl annotate namespace ${situation.namespace} volume-guard.io/skip-evictions=${every ? '"*"' : skip} volume-guard.io/skip-reason="<why>" volume-guard.io/skip-by=${WRITER_PLACEHOLDER}`,
-        ];
-      }
       return [annotate(`node ${situation.node}`)];
     case 'upgrade': {
       const ns = situation.namespace ? ` -n ${situation.namespace}` : '';

@@ -20,7 +20,7 @@ import { selectorMatches } from '../../cluster/node-affinity.ts';
 import { type NodeRecord, type PodRecord, type ResourceKind } from '../../cluster/records.ts';
 import { landingRefusal, podLandsOn } from '../../cluster/taints.ts';
 import type { Config } from '../../config.ts';
-import { describeUser, namespaceGoing, staleReads, type CheckResults, unknownWarnings } from '../context.ts';
+import { describeUser, namespaceGoing, staleModelDecision, staleReads, type CheckResults, unknownWarnings } from '../context.ts';
 import { annotateHint } from '../decide.ts';
 import { onlyLonghornNode, soleReplicaNode, wrap } from '../messages.ts';
 import {
@@ -34,14 +34,13 @@ import {
   type InPlaceUpgrade,
 } from '../longhorn-drain.ts';
 import { unknownEntryWarnings } from '../override-feedback.ts';
-import { parseSkip, SKIP_BY_KEY, SKIP_EVICTIONS_KEY, SKIP_REASON_KEY, skipFrom, taggedChecks } from '../overrides.ts';
+import { parseSkip, SKIP_EVICTIONS_KEY, skipFrom, taggedChecks } from '../overrides.ts';
 import { allowed, type Decision, type UserInfo, type WebhookDeclaration } from '../types.ts';
 import { judgeByPlan, type AdjustedFindings, type PlanJudgement } from '../plan-judge.ts';
 import { MACHINE_OWNER_RESOURCES, NODE_CHECK_RESOURCES, PLANS, planFindings, POD_DATA_RESOURCES, readOverrides, type PodTarget } from '../plans.ts';
 import { drainingMachineOwnerSkip, ownerSkipReading } from '../rollout-owner.ts';
 import type { ValidationContext, Validator } from '../validator.ts';
 import { WITHHELD_TAG, withheldReason } from '../withheld.ts';
-import { WRITER_PLACEHOLDER } from '../../override-keys.ts';
 
 const declaration: WebhookDeclaration = {
   name: 'pod-eviction.volume-guard.io',
@@ -138,6 +137,17 @@ export function judgePodRemoval(context: ValidationContext, removal: PodRemoval)
   if (namespaceGoing(context, removal.namespace)) return allowed();
   const node = pod?.nodeName ?? '';
   const nodeRecord = node ? snapshot.node(node) : undefined;
+  // Its Node object is gone: the pod garbage collector force-deletes every pod bound to a node name that no longer
+  // exists, after a 40 s quarantine and a fresh read of the node (kubernetes pkg/controller/podgc, gcOrphaned), as
+  // pod-garbage-collector, whose DELETEs pass. The pod goes whatever this answer says, and its data stays where it was
+  // (judged when the Node was deleted): the same answer as the DELETE of that pod (pod-delete.ts). A stale view of
+  // the nodes may just not show the node yet, and a stale view of the pods may show an earlier pod of the name.
+  if (node !== '' && nodeRecord === undefined) {
+    const stale = staleModelDecision(context, `${removal.action} on node ${node}`, [], removal.podFromModel ? ['node', 'pod'] : ['node'], [
+      `none: retry once volume-guard has seen node ${node} (no Node object: the pod garbage collector deletes its pods)`,
+    ]);
+    return stale ?? allowed();
+  }
   const draining = nodeRecord?.unschedulable === true || removal.cordonRefused === true || removal.dryRunCordoned === true;
   // The admin allows a drain on the node (stored, so guarded when written) or on the pod's namespace, with its own
   // key there: a namespace's volume-guard.io/skip is for Helm releases and never waives evictions or pod deletes.
@@ -211,11 +221,10 @@ export function judgePodRemoval(context: ValidationContext, removal: PodRemoval)
         : staysSchedulable
           ? { node, pod, staysSchedulable }
           : { node, pod };
-  const nodeMissing = node !== '' && nodeRecord === undefined;
   // A restart identity's eviction of a pod with data of its own: why it is no restart, when it is not (said in a
   // refusal). Worded only for restart identities (none by default).
   const notRestart =
-    removal.restartAllowed && pod !== undefined && target !== undefined && isRestartIdentity(removal.user, context.config)
+    removal.restartAllowed && pod !== undefined && target !== undefined && nodeRecord !== undefined && isRestartIdentity(removal.user, context.config)
       ? whyNotRestart(context, pod, node, nodeRecord, draining)
       : undefined;
   // The three plans read the same places (a node, the pod's namespace, a deleting Machine's owner, Harvester's drain).
@@ -235,11 +244,7 @@ export function judgePodRemoval(context: ValidationContext, removal: PodRemoval)
     action: nodeWide ? `${removal.action}${drained})` : removal.action,
     target,
     overrides,
-    // No Node object (deleted, or not seen yet): annotating it fails with NotFound; the namespace's override of
-    // evictions of its pods is what can be written.
-    overrideHint: nodeMissing
-      ? `run: kubectl annotate namespace ${removal.namespace} ${SKIP_EVICTIONS_KEY}=<checks> ${SKIP_REASON_KEY}="<why>" ${SKIP_BY_KEY}=${WRITER_PLACEHOLDER}`
-      : annotateHint('node', node),
+    overrideHint: annotateHint('node', node),
     warnings,
     situation: {
       kind: 'eviction',
@@ -247,7 +252,6 @@ export function judgePodRemoval(context: ValidationContext, removal: PodRemoval)
       namespace: removal.namespace,
       pod: removal.name,
       ...(removed ? { removed } : {}),
-      ...(nodeMissing ? { nodeMissing } : {}),
       ...(notRestart === undefined ? {} : { notRestart }),
       noOtherReplicaNode: soleReplicaNode(snapshot, node),
       noOtherLonghornNode: onlyLonghornNode(snapshot, node),
@@ -278,12 +282,11 @@ export function judgePodRemoval(context: ValidationContext, removal: PodRemoval)
 
 /**
  * Why a restart identity's eviction is judged as no restart, as adjustRemoval decides it: the node drained, removed,
- * gone, no longer matching the pod's nodeSelector, or refusing it (landingRefusal). A PV pinned to the node keeps the
+ * no longer matching the pod's nodeSelector, or refusing it (landingRefusal). A PV pinned to the node keeps the
  * recreated pod Pending there. Undefined when the pod would come back.
  */
-function whyNotRestart(context: ValidationContext, pod: PodRecord, node: string, nodeRecord: NodeRecord | undefined, draining: boolean): string | undefined {
+function whyNotRestart(context: ValidationContext, pod: PodRecord, node: string, nodeRecord: NodeRecord, draining: boolean): string | undefined {
   const pinned = 'its local data pins it there, so it would stay Pending';
-  if (nodeRecord === undefined) return `${node} has no Node object: the pod cannot come back to it, and ${pinned}`;
   if (context.snapshot.nodeLeaving(node) !== undefined) return `${node} is being removed, its disks with it`;
   if (draining) return `${node} is cordoned: a drain, not a restart`;
   if (!selectorMatches(pod.nodeSelector, nodeRecord)) return `${node} no longer matches the pod's nodeSelector; ${pinned}`;

@@ -33,6 +33,8 @@ function cluster(): ClusterModel {
   const m = new ClusterModel(VOLUME_SETS);
   m.setLonghornInstalled(true);
   m.replaceAll('longhornNode', ['w1', 'w2'].map((name) => longhornNode({ name })));
+  // The Kubernetes Nodes too: a pod whose Node object is gone is deleted by the pod garbage collector anyway.
+  for (const name of ['w1', 'w2']) m.upsert('node', transformNode(nodeWith(name, {}))!);
   m.upsert('longhornVolume', detachedVolume({ name: 'parked', numberOfReplicas: 1, pvcNamespace: 'app', pvcName: 'parked' }));
   m.upsert('longhornReplica', replica({ volumeName: 'parked', nodeID: 'w1', currentState: 'stopped' }));
   m.upsert('longhornVolume', volume({ name: 'live', numberOfReplicas: 1, currentNodeID: 'w1', pvName: 'live', pvcNamespace: 'app', pvcName: 'db' }));

@@ -174,6 +174,8 @@ describe('node cordon', () => {
 describe('pod eviction', () => {
   const validator = podEvictionValidator(config);
   const model = modelWith((m) => {
+    // The pods' node exists: a pod whose Node object is gone is deleted by the pod garbage collector anyway.
+    m.upsert('node', node({ name: 'node-1' }));
     m.upsert('persistentVolume', localPV({ name: 'pv-local', pinnedNode: 'node-1', claimName: 'db-data' }));
     m.upsert('persistentVolumeClaim', pvc({ name: 'db-data', volumeName: 'pv-local' }));
     m.upsert('pod', pod({ name: 'db-0', nodeName: 'node-1', claimNames: ['db-data'] }));
