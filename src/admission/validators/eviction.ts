@@ -148,7 +148,10 @@ export function judgePodRemoval(context: ValidationContext, removal: PodRemoval)
     ]);
     return stale ?? allowed();
   }
-  const draining = nodeRecord?.unschedulable === true || removal.cordonRefused === true || removal.dryRunCordoned === true;
+  // Cordoned, or its cordon just admitted and not yet shown by the informers (nodeCordoned): kubectl drain evicts, or
+  // with --disable-eviction DELETEs, as soon as its cordon PATCH is answered.
+  const draining =
+    nodeRecord?.unschedulable === true || (nodeRecord !== undefined && snapshot.nodeCordoned(node)) || removal.cordonRefused === true || removal.dryRunCordoned === true;
   // The admin allows a drain on the node (stored, so guarded when written) or on the pod's namespace, with its own
   // key there: a namespace's volume-guard.io/skip is for Helm releases and never waives evictions or pod deletes.
   const nodeSkip = skipFrom(`node ${node}`, nodeRecord?.annotations, undefined, { now: context.now });

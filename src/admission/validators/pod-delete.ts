@@ -133,7 +133,9 @@ export function podDeleteValidator(_config: Config): Validator {
       }
       // `kubectl drain --disable-eviction --dry-run=server`: its allowed dry-run cordon leaves the node schedulable.
       const dryRunCordoned = request.dryRun && context.snapshot.dryRunCordonAllowed(pod.nodeName, request.userInfo.username);
-      const cordoned = node.unschedulable || dryRunCordoned;
+      // Its cordon just admitted counts as cordoned (nodeCordoned): kubectl drain --disable-eviction DELETEs the pods as
+      // soon as its cordon PATCH is answered, before the informers may show it.
+      const cordoned = node.unschedulable || context.snapshot.nodeCordoned(pod.nodeName) || dryRunCordoned;
       if (!cordoned && !context.snapshot.cordonRefused(pod.nodeName, request.userInfo.username, request.dryRun)) return allowed();
       const cordonRefused = !cordoned;
       const draining = cordoned ? 'being drained' : `being drained: your cordon of it was refused`;

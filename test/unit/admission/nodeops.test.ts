@@ -368,6 +368,9 @@ describe('pod DELETE during a drain (kubectl drain --disable-eviction)', () => {
     refused.refuseCordon('node-1', ADMIN.username);
     expect(validator.handle(del('db-0', ['db-data']), context(refused)).allowed).toBe(false);
     refused.allowCordon('node-1');
+    // (Until the informers show that cordon, the node counts as cordoned: shown, then uncordoned.)
+    refused.upsert('node', node({ name: 'node-1', unschedulable: true }));
+    refused.upsert('node', node({ name: 'node-1' }));
     expect(validator.handle(del('db-0', ['db-data']), context(refused)).allowed).toBe(true);
     // The pod garbage collector's DELETE of a pod whose Node is gone passes: nothing stays behind to protect.
     refused.refuseCordon('node-1', ADMIN.username);
