@@ -41,10 +41,11 @@ describe('eviction of a pod whose Node object is gone', () => {
     const allowed = await eventually(() => evict(true), (r) => r.answer !== 'denied');
     expect(allowed.stderr).toBe('');
     expect(allowed.answer).toBe('allowed');
-    // The DELETE of the same pod agrees, and so does the real eviction.
-    const deleted = await must(kubectl(['delete', 'pod', POD, '-n', NS, '--dry-run=server']), 'dry-run delete');
+    // The DELETE of the same pod agrees, and so does the real eviction. On a slow machine the pod garbage collector's
+    // 40 s may be over by now: the pod is then gone (NotFound), which is what the eviction's answer rests on.
+    const deleted = await kubectl(['delete', 'pod', POD, '-n', NS, '--dry-run=server']);
     expect(deleted.stderr).not.toContain('denied');
     const real = await evict(false);
-    expect(real.answer).toBe('allowed');
+    expect(real.answer === 'allowed' || /NotFound|not found/.test(real.stderr), real.stderr).toBe(true);
   }, 60_000);
 });
