@@ -4,8 +4,8 @@
 // the caller. This loop keeps nothing but the resourceVersion; the model holds the records.
 //
 // Lifecycle of an informer: list (paginated) → replaceAll → watch from the list's resourceVersion with
-// bookmarks → on a normal end, watch again from the last resourceVersion; on 410 Gone, list again (the
-// model drops what vanished); on any other error, back off (exponential, full jitter) and resume.
+// bookmarks → on a normal end, watch again from the last resourceVersion; on 410 Gone or "Too large resource
+// version" (the server's revision is behind it: etcd restored from a backup), list again (the model drops what vanished); on any other error, back off (exponential, full jitter) and resume.
 // A watchdog proves a quiet watch current, restarts one that is truly dead, restarts any phase that takes
 // longer than it possibly should, and triggers the periodic safety relist.
 //
@@ -38,7 +38,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import { Backoff } from './backoff.ts';
-import { isExpired, isNotFound, type KubeClient, type WatchEventType } from './kube-client.ts';
+import { isExpired, isNotFound, isResourceVersionTooLarge, type KubeClient, type WatchEventType } from './kube-client.ts';
 import type { ModelSink, RecordByKind, ResourceKind } from './records.ts';
 import { RESOURCE_KINDS } from './records.ts';
 import type { ModelHealth } from './snapshot.ts';
@@ -380,8 +380,8 @@ export class Informer<K extends ResourceKind> {
         (error: unknown) => {
           if (this.#probe !== controller) return;
           this.#probe = undefined;
-          if (isExpired(error)) {
-            log.info({ resource: this.resource }, 'resourceVersion of a quiet watch expired; relisting');
+          if (isExpired(error) || isResourceVersionTooLarge(error)) {
+            log.info({ resource: this.resource, err: errorMessage(error) }, 'resourceVersion of a quiet watch unavailable; relisting');
             // Not a clean end: the open watch can no longer be resumed, so it proves nothing since its last proof.
             this.#current?.abort(new InformerAbort('expired'));
           } else {
@@ -483,12 +483,18 @@ export class Informer<K extends ResourceKind> {
           this.#restart('stalled');
           continue;
         }
-        if (abort === 'expired' || isExpired(error)) {
+        // 410 Gone, or a resourceVersion beyond the server's revision (etcd restored from a backup): resuming from it
+        // cannot work, list again (client-go's reflector does the same for both).
+        const tooLarge = isResourceVersionTooLarge(error);
+        if (abort === 'expired' || isExpired(error) || tooLarge) {
           this.#restart('expired');
           this.#needList = true;
           this.#resourceVersion = '';
           this.#consecutiveExpired += 1;
-          this.#deps.log.info({ resource: this.resource, err: errorMessage(error) }, 'resourceVersion expired; relisting');
+          this.#deps.log.info(
+            { resource: this.resource, err: errorMessage(error) },
+            tooLarge ? 'resourceVersion beyond the API server\'s revision (etcd restored?); relisting' : 'resourceVersion expired; relisting',
+          );
           // One expiry is routine; expiring again right away means something keeps failing: slow down.
           if (this.#consecutiveExpired > 1) await this.#pause(new AbortController(), this.#backoff.next());
           continue;

@@ -13,17 +13,36 @@ import { arrayAt, isObject, numberAt, objectAt, stringAt } from '../json.ts';
 export class KubeApiError extends Error {
   readonly statusCode: number;
   readonly reason: string;
-  constructor(statusCode: number, reason: string, message: string) {
+  /** The types of the Status's `details.causes` (e.g. ResourceVersionTooLarge). */
+  readonly causes: readonly string[];
+  constructor(statusCode: number, reason: string, message: string, causes: readonly string[] = []) {
     super(message);
     this.name = 'KubeApiError';
     this.statusCode = statusCode;
     this.reason = reason;
+    this.causes = causes;
   }
 }
 
 /** 410 Gone: the resourceVersion (or continue token) is older than what the server still keeps. */
 export function isExpired(error: unknown): boolean {
   return error instanceof KubeApiError && (error.statusCode === 410 || error.reason === 'Expired' || error.reason === 'Gone');
+}
+
+/** What the API server says of a resourceVersion beyond its current revision (storage.NewTooLargeResourceVersionError). */
+const TOO_LARGE_RESOURCE_VERSION = 'Too large resource version';
+
+/**
+ * 504 "Too large resource version": the server has not reached the resourceVersion asked for. Its watch cache lags
+ * (it waited 3 s for it), or etcd was restored from a backup and its revision went back: then resuming from that
+ * resourceVersion fails until the revision catches up. Like client-go's reflector (isTooLargeResourceVersionError in
+ * tools/cache/reflector.go), the informers treat it as a 410: that resourceVersion is unavailable, list again.
+ * Servers before 1.18.6 give no cause type, only the message.
+ */
+export function isResourceVersionTooLarge(error: unknown): boolean {
+  if (!(error instanceof KubeApiError)) return false;
+  if (error.causes.includes('ResourceVersionTooLarge')) return true;
+  return error.statusCode === 504 && error.message.includes(TOO_LARGE_RESOURCE_VERSION);
 }
 
 export function isNotFound(error: unknown): boolean {
@@ -74,7 +93,11 @@ const USER_AGENT = 'volume-guard/cluster-model';
 function errorFromStatus(statusCode: number, status: unknown, fallback: string): KubeApiError {
   const code = numberAt(status, 'code') ?? statusCode;
   const message = stringAt(status, 'message') || fallback;
-  return new KubeApiError(code, stringAt(status, 'reason'), message);
+  const causes = arrayAt(objectAt(status, 'details'), 'causes').flatMap((cause) => {
+    const type = stringAt(cause, 'reason') || (stringAt(cause, 'message') === TOO_LARGE_RESOURCE_VERSION ? 'ResourceVersionTooLarge' : '');
+    return type === '' ? [] : [type];
+  });
+  return new KubeApiError(code, stringAt(status, 'reason'), message, causes);
 }
 
 function parseJson(text: string): unknown {

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { KubeConfig } from '@kubernetes/client-node';
-import { HttpKubeClient, isExpired, isNotFound, KubeApiError, type WatchEventType } from '../../../src/cluster/kube-client.ts';
+import { HttpKubeClient, isExpired, isNotFound, isResourceVersionTooLarge, KubeApiError, type WatchEventType } from '../../../src/cluster/kube-client.ts';
 import { Backoff } from '../../../src/cluster/backoff.ts';
 
 // A loopback HTTP server standing in for the API server's wire format (JSON lists, Status errors, and
@@ -139,6 +139,22 @@ describe('HttpKubeClient.watch', () => {
     };
     const error = await client.watch('/api/v1/pods', { resourceVersion: '1', timeoutSeconds: 300, signal: new AbortController().signal }, collect().handlers).catch((e: unknown) => e);
     expect(isExpired(error)).toBe(true);
+  });
+
+  it('recognises "Too large resource version" (504 Timeout, cause ResourceVersionTooLarge) in an ERROR event, and from servers before 1.18.6 by its message', async () => {
+    // storage.NewTooLargeResourceVersionError (k8s.io/apiserver/pkg/storage/errors.go); a StatusCause's type is sent as "reason".
+    const current = { kind: 'Status', code: 504, reason: 'Timeout', message: 'Too large resource version: 5000, current: 900', details: { causes: [{ reason: 'ResourceVersionTooLarge', message: 'Too large resource version' }], retryAfterSeconds: 1 } };
+    const older = { kind: 'Status', code: 504, reason: 'Timeout', message: 'Timeout: Too large resource version: 5000, current: 900' };
+    for (const object of [current, older]) {
+      handler = (_request, response) => {
+        response.writeHead(200);
+        response.end(JSON.stringify({ type: 'ERROR', object }) + '\n');
+      };
+      const error = await client.watch('/api/v1/pods', { resourceVersion: '5000', timeoutSeconds: 300, signal: new AbortController().signal }, collect().handlers).catch((e: unknown) => e);
+      expect(isResourceVersionTooLarge(error)).toBe(true);
+      expect(isExpired(error)).toBe(false);
+    }
+    expect(isResourceVersionTooLarge(new KubeApiError(504, 'Timeout', 'request timed out'))).toBe(false);
   });
 
   it('rejects with the status of a refused watch without calling onConnected', async () => {
