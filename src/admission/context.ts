@@ -100,7 +100,8 @@ export function staleModelDecision(
   const { stalePolicy } = context.config.model;
   const stale = staleReads(context, dependsOn);
   if (stale.length === 0) return undefined;
-  const what = !context.health.synced()
+  const synced = context.health.synced();
+  const what = !synced
     ? "volume-guard's view of the cluster is not synced yet"
     : `volume-guard's view of the cluster is stale (${stale.slice(0, 5).join(', ')}${stale.length > 5 ? ', …' : ''})`;
   if (stalePolicy === 'allow') return allowed();
@@ -123,7 +124,12 @@ export function staleModelDecision(
   }
   return denied(
     `volume-guard cannot judge the ${action}: ${what}, so the risk of data loss is unknown.\n` +
-      `Retry in a minute; if it persists, check that volume-guard can reach the API server (its /readyz and logs).\n` +
+      // /readyz turns ready at the first sync and stays so while a view goes stale (serve.ts): after that, the log
+      // (each informer's first failure at warn) and the age metric say what is wrong.
+      (synced
+        ? 'Retry in a minute; if it persists, volume-guard cannot watch them: its log says why ("informer failed"),\n' +
+          'volume_guard_model_age_seconds how old each view is.\n'
+        : 'Retry in a minute; if it persists, check that volume-guard can reach the API server (its /readyz and logs).\n') +
       [OVERRIDE_HEADING, ...(typeof override === 'function' ? override() : override).map((line) => `  ${line}`)].join('\n'),
     { deniedChecks: ['stale-model'] },
   );

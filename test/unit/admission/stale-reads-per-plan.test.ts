@@ -107,3 +107,23 @@ describe('a stale resource the answer does not read', () => {
     expect(validator.handle(update, context(shop(), { health: staleOf('replicas.longhorn.io') })).allowed).toBe(false);
   });
 });
+
+describe("the stale refusal's advice, read through kubectl", () => {
+  // /readyz answers ready once the model has synced, stale or not (serve.ts: readiness is synced and not shutting
+  // down), so it shows nothing of a view gone stale later: the advice names what does.
+  it('for a view gone stale after the first sync: the log line and the age metric, not /readyz (which stays ready)', () => {
+    const decision = pvcDeleteValidator(config).handle(pvcDelete(ARGO), context(shop(), { health: staleOf('persistentvolumes') }));
+    expect(decision.allowed).toBe(false);
+    const message = decision.status!.message;
+    expect(message).not.toContain('/readyz');
+    expect(message).toContain('"informer failed"');
+    expect(message).toContain('volume_guard_model_age_seconds');
+  });
+
+  it('before the first sync: /readyz, which turns ready once it is done', () => {
+    const unsynced: ModelHealth = { synced: () => false, staleResources: () => ['persistentvolumes'] };
+    const message = pvcDeleteValidator(config).handle(pvcDelete(ARGO), context(shop(), { health: unsynced })).status!.message;
+    expect(message).toContain('not synced yet');
+    expect(message).toContain('/readyz');
+  });
+});
