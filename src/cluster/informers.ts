@@ -549,11 +549,23 @@ export class Informer<K extends ResourceKind> {
     let resourceVersion = '';
     // The newest version first, every time: once the server serves it (a Cluster API upgraded to v1.11), it is read.
     let pathIndex = 0;
+    let limit = timings.pageSize;
+    let pages = 0;
     for (;;) {
       let page;
       try {
-        page = await client.list(this.paths[pathIndex] ?? this.path, { limit: timings.pageSize, continueToken, signal });
+        page = await client.list(this.paths[pathIndex] ?? this.path, { limit, continueToken, signal });
       } catch (error) {
+        if (isExpired(error) && continueToken !== '') {
+          // The continue token outlived its first page's revision (etcd compacted it: the list took longer than the
+          // API server keeps history). Listing page by page again would end the same way while the list is that slow:
+          // one list without pages instead, as client-go's pager does (FullListIfExpired, tools/pager/pager.go).
+          log.info({ resource: this.resource, pages, err: errorMessage(error) }, 'list expired between pages; listing in one request');
+          records.length = 0;
+          continueToken = '';
+          limit = 0;
+          continue;
+        }
         if (isNotFound(error) && continueToken === '') {
           // Not served at this version: an older one may be (Cluster API before v1.11 serves only v1beta1).
           if (pathIndex + 1 < this.paths.length) {
@@ -573,6 +585,7 @@ export class Informer<K extends ResourceKind> {
       }
       resourceVersion = page.resourceVersion;
       continueToken = page.continueToken;
+      pages += 1;
       this.#lastProgressAt = now();
       if (continueToken === '') break;
     }

@@ -50,6 +50,7 @@ export function isNotFound(error: unknown): boolean {
 }
 
 export interface ListOptions {
+  /** Items per page; 0 asks for the whole collection in one response. */
   readonly limit: number;
   readonly continueToken?: string;
   readonly signal: AbortSignal;
@@ -125,7 +126,8 @@ export class HttpKubeClient implements KubeClient {
   }
 
   async list(path: string, options: ListOptions): Promise<ListPage> {
-    const query: Record<string, string> = { limit: String(options.limit) };
+    // limit 0: the whole collection in one response (no pages).
+    const query: Record<string, string> = options.limit > 0 ? { limit: String(options.limit) } : {};
     if (options.continueToken) query['continue'] = options.continueToken;
     const signal = AbortSignal.any([options.signal, AbortSignal.timeout(this.#requestTimeoutMs)]);
     const response = await this.#get(path, query, signal);

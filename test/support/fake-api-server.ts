@@ -61,8 +61,9 @@ export class FakeApiServer implements KubeClient {
     if (!collection.served) throw notFound();
     const offset = options.continueToken ? Number(options.continueToken) : 0;
     const items = [...collection.objects.values()].sort((a, b) => keyOf(a).localeCompare(keyOf(b)));
-    const page = items.slice(offset, offset + options.limit).map((item) => structuredClone(item));
-    const next = offset + options.limit < items.length ? String(offset + options.limit) : '';
+    const limit = options.limit > 0 ? options.limit : items.length; // 0: no pages
+    const page = items.slice(offset, offset + limit).map((item) => structuredClone(item));
+    const next = offset + limit < items.length ? String(offset + limit) : '';
     return { items: page, resourceVersion: String(this.#resourceVersion), continueToken: next };
   }
 

@@ -52,6 +52,12 @@ describe('HttpKubeClient.list', () => {
     expect(seen.at(-1)!.authorization).toBe('Bearer secret-token');
   });
 
+  it('asks for the whole collection, without limit, when the limit is 0', async () => {
+    handler = (_request, response) => response.end(JSON.stringify({ kind: 'PodList', metadata: { resourceVersion: '7' }, items: [] }));
+    await client.list('/api/v1/pods', { limit: 0, signal: new AbortController().signal });
+    expect(new URL(seen.at(-1)!.url, 'http://x').searchParams.has('limit')).toBe(false);
+  });
+
   it('turns Status errors into KubeApiError: 410 is expired, 404 is not found', async () => {
     handler = (_request, response) => {
       response.statusCode = 410;
