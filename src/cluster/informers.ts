@@ -20,7 +20,9 @@
 //
 // What proves the model current. Not a watch's HTTP 200: the API server reports 410 Gone (and other errors) as an
 // ERROR event inside a 200 stream. Proof is a list, a watch event or bookmark, a probe that stayed quiet for its whole
-// server-side timeout, or a watch that ended cleanly after delivering something or lasting that long. A watch that
+// server-side timeout, or a watch that ended cleanly after delivering something or lasting that long. A quiet probe
+// counts only once the watch's server is known to have reached its resourceVersion (#reached): a Kubernetes 1.36 API
+// server accepts and keeps silent a watch from a resourceVersion beyond its revision (etcd restored from a backup). A watch that
 // connects while the model is unproven (after an outage) is probed at once, so a quiet resource is current again
 // about a second after the API server is back.
 //
@@ -192,6 +194,13 @@ export class Informer<K extends ResourceKind> {
   #notFoundSince: number | undefined;
   /** Events (bookmarks included) the open watch delivered: a probe compares against it. */
   #watchEvents = 0;
+  /**
+   * The server of the open watch has reached its resourceVersion: it delivered an event or bookmark (each past it), or
+   * a list asked for no older than it answered. Until then a quiet probe proves nothing: a Kubernetes 1.36 API server
+   * accepts a watch from a resourceVersion it has not reached (etcd restored from a backup, its revision gone back) and
+   * keeps it, and every probe from there, silent.
+   */
+  #reached = false;
   /** When the open watch should have been ended by the server (its timeoutSeconds), plus stallMs. */
   #watchDeadline = Number.POSITIVE_INFINITY;
   #probe: AbortController | undefined;
@@ -358,21 +367,33 @@ export class Informer<K extends ResourceKind> {
     this.probes += 1;
     const startedAt = now();
     const eventsBefore = this.#watchEvents;
+    const resourceVersion = this.#resourceVersion;
     let seen = 0;
+    let watchedAt = 0;
     const signal = AbortSignal.any([controller.signal, AbortSignal.timeout(timings.requestTimeoutMs)]);
-    client
-      .watch(
-        this.path,
-        { resourceVersion: this.#resourceVersion, timeoutSeconds: PROBE_TIMEOUT_SECONDS, signal },
-        { onConnected: () => {}, onEvent: (type) => (seen += type === 'BOOKMARK' ? 0 : 1) },
-      )
+    // First, once per watch connection, whether its server has reached the resourceVersion at all (#reached): one
+    // object, no older than it. A server behind it answers "Too large resource version" after waiting 3 s.
+    const reached = this.#reached
+      ? Promise.resolve()
+      : client.list(this.path, { limit: 1, resourceVersion, resourceVersionMatch: 'NotOlderThan', signal }).then(() => {
+          if (this.#probe === controller && this.#resourceVersion === resourceVersion) this.#reached = true;
+        });
+    reached
+      .then(() => {
+        watchedAt = now();
+        return client.watch(
+          this.path,
+          { resourceVersion, timeoutSeconds: PROBE_TIMEOUT_SECONDS, signal },
+          { onConnected: () => {}, onEvent: (type) => (seen += type === 'BOOKMARK' ? 0 : 1) },
+        );
+      })
       .then(
         () => {
           if (this.#probe !== controller) return;
           this.#probe = undefined;
           if (seen === 0) {
             // Ended by the server's timeout, not early (a proxy closing streams): only then did the quiet mean something.
-            if (now() - startedAt >= PROBE_TIMEOUT_SECONDS * 1000) this.#markSuccess(startedAt);
+            if (now() - watchedAt >= PROBE_TIMEOUT_SECONDS * 1000) this.#markSuccess(startedAt);
             else log.debug({ resource: this.resource }, 'quiet-watch probe ended early; proves nothing');
           }
           else if (this.#watchEvents === eventsBefore) this.#suspect = { at: now() + PROBE_GRACE_MS, events: eventsBefore };
@@ -395,6 +416,7 @@ export class Informer<K extends ResourceKind> {
     this.#probe?.abort();
     this.#probe = undefined;
     this.#suspect = undefined;
+    this.#reached = false;
     this.#watchDeadline = Number.POSITIVE_INFINITY;
   }
 
@@ -684,6 +706,8 @@ export class Informer<K extends ResourceKind> {
     const resourceVersion = stringAt(objectAt(object, 'metadata'), 'resourceVersion');
     if (resourceVersion !== '') this.#resourceVersion = resourceVersion;
     this.#watchEvents += 1;
+    // Events and bookmarks come only past the watch's resourceVersion: its server has reached it.
+    this.#reached = true;
     // An event (not an ERROR: those reject the watch) is the stream working: 410s in a row are over.
     this.#consecutiveExpired = 0;
     this.#markSuccess();

@@ -53,6 +53,12 @@ export interface ListOptions {
   /** Items per page; 0 asks for the whole collection in one response. */
   readonly limit: number;
   readonly continueToken?: string;
+  /**
+   * With resourceVersionMatch NotOlderThan: a list at least as new as this resourceVersion. A server that has not
+   * reached it answers "Too large resource version" (isResourceVersionTooLarge). Omitted: the newest, from etcd.
+   */
+  readonly resourceVersion?: string;
+  readonly resourceVersionMatch?: 'NotOlderThan';
   readonly signal: AbortSignal;
 }
 
@@ -129,6 +135,8 @@ export class HttpKubeClient implements KubeClient {
     // limit 0: the whole collection in one response (no pages).
     const query: Record<string, string> = options.limit > 0 ? { limit: String(options.limit) } : {};
     if (options.continueToken) query['continue'] = options.continueToken;
+    if (options.resourceVersion !== undefined) query['resourceVersion'] = options.resourceVersion;
+    if (options.resourceVersionMatch !== undefined) query['resourceVersionMatch'] = options.resourceVersionMatch;
     const signal = AbortSignal.any([options.signal, AbortSignal.timeout(this.#requestTimeoutMs)]);
     const response = await this.#get(path, query, signal);
     const body = await readBody(response, Number.POSITIVE_INFINITY);

@@ -12,7 +12,7 @@ import { ClusterModel } from '../../src/cluster/model.ts';
 import { VOLUME_SETS } from '../../src/checks/longhorn-health.ts';
 import { startClusterModel, type RunningClusterModel } from '../../src/cluster/start.ts';
 import { createKubeConfig } from '../../src/cluster/kubeconfig.ts';
-import { HttpKubeClient, isExpired, type KubeClient } from '../../src/cluster/kube-client.ts';
+import { HttpKubeClient, isExpired, isResourceVersionTooLarge, type KubeClient } from '../../src/cluster/kube-client.ts';
 import { RESOURCE_KINDS, type RecordByKind, type ResourceKind } from '../../src/cluster/records.ts';
 import { collectionPath, RESOURCE_SPECS, resourceLabel } from '../../src/cluster/resources.ts';
 import { clusterRoleRules } from '../../src/cluster/permissions.ts';
@@ -47,22 +47,32 @@ async function eventually(check: () => boolean | Promise<boolean>, what: string,
   }
 }
 
-/** Wraps a client so that the next watch of one path starts from a long-gone resourceVersion. */
+/**
+ * Wraps a client so that the next watch of one path starts from a long-gone resourceVersion, or (`untilListed`) every
+ * watch of it until it is listed again: as after etcd is restored from an older backup, when the resourceVersion the
+ * informer holds is one the server has not reached.
+ */
 class ExpiringClient implements KubeClient {
   readonly #inner: KubeClient;
   armedFor: string | undefined;
   expiredVersion = '';
+  untilListed = false;
   constructor(inner: KubeClient) {
     this.#inner = inner;
   }
-  list(...args: Parameters<KubeClient['list']>): ReturnType<KubeClient['list']> {
-    return this.#inner.list(...args);
+  list(path: string, options: Parameters<KubeClient['list']>[1]): ReturnType<KubeClient['list']> {
+    if (this.untilListed && this.armedFor === path) {
+      // Asked whether the server reached the resourceVersion: it is the one the server has not reached.
+      if (options.resourceVersion !== undefined) return this.#inner.list(path, { ...options, resourceVersion: this.expiredVersion });
+      if (!options.continueToken) this.armedFor = undefined;
+    }
+    return this.#inner.list(path, options);
   }
   watch(path: string, options: Parameters<KubeClient['watch']>[1], handlers: Parameters<KubeClient['watch']>[2]): Promise<void> {
     if (this.armedFor === path) {
       // Disarmed once the server has answered (a connection refused by the cut proxy does not count).
       const onConnected = () => {
-        this.armedFor = undefined;
+        if (!this.untilListed) this.armedFor = undefined;
         handlers.onConnected();
       };
       return this.#inner.watch(path, { ...options, resourceVersion: this.expiredVersion }, { onConnected, onEvent: handlers.onEvent });
@@ -496,6 +506,56 @@ describe('cluster model against the real API server', () => {
     expect(expiring.armedFor).toBeUndefined();
     expect(await restartsOf(registry, 'persistentvolumeclaims', 'expired')).toBe(expiredBefore + 1);
     await expectConverges(model, 'model equals server after the 410 relist', 30_000);
+  });
+
+  it('relists when the API server has not reached its resourceVersion (etcd restored from an older backup)', { timeout: 200_000 }, async () => {
+    // This API server accepts a watch from such a resourceVersion and keeps it silent (it delivers only events past
+    // it): resuming there, and probing there, sees nothing of what the restored cluster does. A list asked for no older
+    // than it is answered 504 "Too large resource version" (cause ResourceVersionTooLarge) after 3 s: the informer
+    // must ask, and list again, as on a 410.
+    const claimsOfThisTest = () =>
+      model
+        .persistentVolumeClaimsIn(NS)
+        .map((claim) => claim.name)
+        .filter((name) => name.startsWith('t-'))
+        .sort()
+        .join();
+    for (const name of ['t-keep', 't-gone']) await apply(pvc(name));
+    await eventually(() => claimsOfThisTest() === 't-gone,t-keep', 'claims visible');
+    const relistsBefore = await restartsOf(registry, 'persistentvolumeclaims', 'expired');
+    const beyond = String(Number((await direct.list(`/api/v1/namespaces/${NS}/persistentvolumeclaims`, { limit: 1, signal: AbortSignal.timeout(10_000) })).resourceVersion) + 1_000_000_000);
+    let delivered = 0;
+    const watchingBeyond = direct.watch(
+      `/api/v1/namespaces/${NS}/persistentvolumeclaims`,
+      { resourceVersion: beyond, timeoutSeconds: 4, signal: AbortSignal.timeout(15_000) },
+      { onConnected() {}, onEvent: () => (delivered += 1) },
+    );
+    await apply(pvc('t-unseen'));
+    await watchingBeyond; // ended by its timeout, no error
+    expect(delivered, 'events a watch from beyond the revision delivers').toBe(0);
+    await k(['delete', 'pvc', 't-unseen', '-n', NS]);
+    const error = await direct
+      .list(`/api/v1/namespaces/${NS}/persistentvolumeclaims`, { limit: 1, resourceVersion: beyond, resourceVersionMatch: 'NotOlderThan', signal: AbortSignal.timeout(15_000) })
+      .catch((e: unknown) => e);
+    expect(isResourceVersionTooLarge(error), String(error)).toBe(true);
+    expect(isExpired(error)).toBe(false);
+
+    expiring.expiredVersion = beyond;
+    expiring.untilListed = true;
+    expiring.armedFor = collectionPath(RESOURCE_SPECS.persistentVolumeClaim, LONGHORN_NS);
+    try {
+      proxy.cut();
+      await k(['delete', 'pvc', 't-gone', '-n', NS]);
+      await apply(pvc('t-new'));
+      proxy.restore();
+      await eventually(() => claimsOfThisTest() === 't-keep,t-new', 'claims reconciled by a relist', 90_000);
+    } finally {
+      expiring.untilListed = false;
+      expiring.armedFor = undefined;
+    }
+    expect(await restartsOf(registry, 'persistentvolumeclaims', 'expired')).toBeGreaterThan(relistsBefore);
+    await eventually(() => running!.health.staleResources(5_000).length === 0, 'fresh again', 30_000);
+    await expectConverges(model, 'model equals server after the relist', 30_000);
   });
 
   it('keeps a quiet watch alive on the server\'s bookmarks: no stall restart, resourceVersion moving on', { timeout: 180_000 }, async () => {

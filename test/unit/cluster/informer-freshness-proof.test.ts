@@ -267,6 +267,8 @@ describe('a quiet-watch probe answered 410', () => {
     let lastQuietProbeAt = 0;
     const client: KubeClient = {
       async list(_path: string, options: ListOptions): Promise<ListPage> {
+        // A probe's first question, once per watch: the server has reached the watch's resourceVersion.
+        if (options.resourceVersion !== undefined) return { items: [], resourceVersion: '10', continueToken: '' };
         lists += 1;
         if (lists === 1) return { items: [rawPod('p1', '10')], resourceVersion: '10', continueToken: '' };
         return hang(options.signal); // the relist of a big resource takes a while
