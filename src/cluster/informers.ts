@@ -5,7 +5,8 @@
 //
 // Lifecycle of an informer: list (paginated) → replaceAll → watch from the list's resourceVersion with
 // bookmarks → on a normal end, watch again from the last resourceVersion; on 410 Gone or "Too large resource
-// version" (the server's revision is behind it: etcd restored from a backup), list again (the model drops what vanished); on any other error, back off (exponential, full jitter) and resume.
+// version" (the server's revision is behind it: etcd restored from a backup), list again (the model drops what
+// vanished); on any other error, back off (exponential, full jitter) and resume.
 // A watchdog proves a quiet watch current, restarts one that is truly dead, restarts any phase that takes
 // longer than it possibly should, and triggers the periodic safety relist.
 //
@@ -22,9 +23,9 @@
 // ERROR event inside a 200 stream. Proof is a list, a watch event or bookmark, a probe that stayed quiet for its whole
 // server-side timeout, or a watch that ended cleanly after delivering something or lasting that long. A quiet probe
 // counts only once the watch's server is known to have reached its resourceVersion (#reached): a Kubernetes 1.36 API
-// server accepts and keeps silent a watch from a resourceVersion beyond its revision (etcd restored from a backup). A watch that
-// connects while the model is unproven (after an outage) is probed at once, so a quiet resource is current again
-// about a second after the API server is back.
+// server accepts and keeps silent a watch from a resourceVersion beyond its revision (etcd restored from a backup).
+// A watch that connects while the model is unproven (after an outage) is probed at once, so a quiet resource is
+// current again about a second after the API server is back.
 //
 // Optional resources (Longhorn's, Cluster API's, Harvester's CRDs) may answer 404 Not Found. The API server also does
 // that for a while for custom resources it serves (right after a restart, before its CRD informer has synced), so a 404
