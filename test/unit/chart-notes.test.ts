@@ -101,6 +101,18 @@ describe.skipIf(helm === undefined)('chart NOTES: who may override, and what an 
     expect(paragraph(notes({}), '4. ')).not.toContain('except override writes');
   });
 
+  it('says what a drain does to volume-guard: one replica, a PodDisruptionBudget, or none with several replicas', () => {
+    expect(paragraph(notes({ replicaCount: 1 }), '4. ')).toContain('One replica, so no PodDisruptionBudget');
+    const kept = paragraph(notes({ replicaCount: 3 }), '4. ');
+    expect(kept).toContain('A PodDisruptionBudget keeps at least 1 of its 3 pods through drains.');
+    expect(kept).not.toContain('No PodDisruptionBudget');
+    const none = paragraph(notes({ replicaCount: 2, podDisruptionBudget: { enabled: false } }), '4. ') ?? '';
+    expect(none).toContain('drains may evict all 2 pods at once');
+    expect(none).toContain('refused until one is Ready again');
+    expect(paragraph(notes({ replicaCount: 2, podDisruptionBudget: { enabled: false }, webhook: { failurePolicy: 'Ignore' } }), '4. ')).toContain('unchecked until one is Ready again');
+    for (const line of none.split('\n')) expect(line.length, line).toBeLessThanOrEqual(120);
+  });
+
   it('lists webhook.failurePolicyOverrides, whichever the global policy', () => {
     for (const failurePolicy of ['Fail', 'Ignore']) {
       const item = paragraph(notes({ webhook: { failurePolicy, failurePolicyOverrides: { 'owner-delete': 'Ignore', 'node-cordon': 'Fail' } } }), '4. ');
